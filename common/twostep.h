@@ -143,4 +143,43 @@ void    ts_txn_free(ts_txn *t);
 /* True when a pages request needs its body before ts_txn_new (a POST). */
 int ts_pages_wants_body(const char *method);
 
+/* ---- administrative operations (twostepctl, tests) ---------------------
+ * The same store logic as the pages, driven the same way (ts_txn_run /
+ * ts_txn_cmds / ts_txn_feed), ending in a ts_op_result instead of an HTTP
+ * response. */
+
+typedef enum {
+    TS_OP_INIT,          /* write the store marker (idempotent) */
+    TS_OP_STATUS,        /* user */
+    TS_OP_LIST,          /* every user the store knows */
+    TS_OP_ENROLL,        /* user, arg = base32 secret or NULL (generate);
+                            digits/period/alg from cfg; prints the URI */
+    TS_OP_DISABLE,       /* user */
+    TS_OP_BACKUP_CODES,  /* user: new set, printed once */
+    TS_OP_DEVICES,       /* user */
+    TS_OP_REVOKE,        /* user, arg = device id or "--all" */
+    TS_OP_UNLOCK,        /* user */
+    TS_OP_VERIFY,        /* user, arg = code or backup code */
+    TS_OP_AUDIT          /* arg = count as decimal, NULL = 100 */
+} ts_op_kind;
+
+typedef struct {
+    ts_op_kind  kind;
+    const char *user;
+    const char *arg;
+    const char *actor;   /* who does it, for the audit trail */
+    int64_t     now_ms;
+} ts_op;
+
+typedef struct {
+    int         exit_code;  /* 0 done, 1 refused, 2 store failure */
+    const char *text;       /* what to print for a person (ends in \n) */
+    const char *json;       /* one JSON object, for --json */
+} ts_op_result;
+
+ts_txn *ts_txn_new_op(const ts_config *cfg, const ts_op *op, ts_log_fn log,
+                      void *log_ctx);
+/* Valid after ts_txn_run returned TS_DONE on an op txn. */
+const ts_op_result *ts_txn_op_result(const ts_txn *t);
+
 #endif
