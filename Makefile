@@ -86,11 +86,21 @@ $(BUILD)/asan-tests/%: tests/unit/%.c $(BUILD)/libtwostep-asan.a $(wildcard test
 	$(CC) $(CFLAGS_COMMON) -O1 $(ASAN_FLAGS) -Itests/unit $< $(BUILD)/libtwostep-asan.a $(LIBS) -lcmocka -o $@
 
 # ---- fuzz targets (clang libFuzzer + ASan/UBSan) ---------------------------
-$(BUILD)/fuzz/%: tests/fuzz/%.c $(CORE_SRCS) $(CORE_HDRS)
+FUZZ_CFLAGS := -std=gnu11 -g -O1 -D_GNU_SOURCE -Icommon -Istore $(PKG_CFLAGS) \
+               -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_OBJS   := $(patsubst %.c,$(BUILD)/fuzzobj/%.o,$(filter common/%.c,$(CORE_SRCS)))
+
+$(BUILD)/fuzzobj/%.o: %.c $(CORE_HDRS)
 	@mkdir -p $(dir $@)
-	$(CLANG) -std=gnu11 -g -O1 -D_GNU_SOURCE -Icommon -Istore $(PKG_CFLAGS) \
-	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-	    $< $(filter common/%.c,$(CORE_SRCS)) $(PKG_LIBS) -lpthread -o $@
+	$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(BUILD)/libtwostep-fuzz.a: $(FUZZ_OBJS)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(BUILD)/libtwostep-fuzz.a
+	@mkdir -p $(dir $@)
+	$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer $< $(BUILD)/libtwostep-fuzz.a \
+	    $(PKG_LIBS) -lpthread -o $@
 
 # ---- test targets ------------------------------------------------------------
 test: deps

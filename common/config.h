@@ -85,6 +85,15 @@ void ts_config_merge(ts_config *child, const ts_config *parent);
  * group file. server_name is the issuer default. */
 int ts_config_finish(ts_config *c, const char *server_name,
                      char *err, size_t errlen);
+/* Re-reads the group file of a finished config when the file changed (its
+ * mtime, size or inode), looking at most once a second per file and process,
+ * so it is cheap to call on every request. c->groups keeps its address and
+ * lookups running in other threads stay safe (see ts_groups_swap).
+ * 0 when nothing changed, the reload worked, or there is no group file;
+ * a negative TS_E* when the changed file could not be read or parsed: the
+ * previous contents stay in force, and the error is returned once per change
+ * of the file (so the caller may log every error it gets). */
+int ts_config_groups_refresh(ts_config *c);
 
 /* The individual value parsers, public for tests, fuzzing and twostepctl. */
 /* "30d", "12h", "5m", "10s", "500ms", "0"; a bare number is seconds;

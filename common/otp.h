@@ -28,7 +28,8 @@ int ts_hotp(const uint8_t *key, size_t keylen, ts_alg alg, uint64_t counter,
 /* Writes the code zero-padded to `digits` characters plus NUL into out[9]. */
 void ts_otp_format(uint32_t code, int digits, char out[9]);
 
-/* The TOTP step for unix time `now` (seconds): floor(now / period). */
+/* The TOTP step for unix time `now` (seconds): floor(now / period).
+ * -1 for a period below 1 (callers validate the period first). */
 int64_t ts_totp_step(int64_t now, int period);
 
 /* Checks `code` (exactly `digits` ASCII digits, nothing else) against the
@@ -42,7 +43,8 @@ int ts_totp_verify(const uint8_t *key, size_t keylen, ts_alg alg, int digits,
                    int period, int64_t now, int skew, const char *code,
                    size_t code_len, int64_t *matched_step);
 
-/* Constant-time equality of two byte strings of the same length n. */
+/* Constant-time equality of two byte strings of the same length n.
+ * A predicate, not an error code: returns 1 when equal, 0 otherwise. */
 int ts_ct_equal(const void *a, const void *b, size_t n);
 
 #endif
