@@ -70,7 +70,7 @@ $(BUILD)/ngx_http_twostep_module.so: $(wildcard ngx_twostep/*) $(BUILD)/libtwost
 	scripts/build-nginx.sh $(BUILD)
 
 # ---- unit tests (cmocka) -------------------------------------------------------
-$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libtwostep.a $(wildcard tests/unit/*.h)
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libtwostep.a $(wildcard tests/unit/*.h tests/unit/flow_harness.c)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_COMMON) -Itests/unit $< $(BUILD)/libtwostep.a $(LIBS) -lcmocka -o $@
 
@@ -81,7 +81,7 @@ $(BUILD)/asan/%.o: %.c $(CORE_HDRS)
 $(BUILD)/libtwostep-asan.a: $(ASAN_OBJS)
 	rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/asan-tests/%: tests/unit/%.c $(BUILD)/libtwostep-asan.a $(wildcard tests/unit/*.h)
+$(BUILD)/asan-tests/%: tests/unit/%.c $(BUILD)/libtwostep-asan.a $(wildcard tests/unit/*.h tests/unit/flow_harness.c)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_COMMON) -O1 $(ASAN_FLAGS) -Itests/unit $< $(BUILD)/libtwostep-asan.a $(LIBS) -lcmocka -o $@
 

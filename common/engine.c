@@ -374,9 +374,16 @@ ts_cmd_addv(ts_txn *t, int argc, const char **argv)
         c->argc = 1;
         return;
     }
+    /* Copied: callers may pass buffers of their own stack frame, and the
+     * batch is sent after the step returns. */
     for (i = 0; i < argc; i++) {
-        c->argv[i] = argv[i] ? argv[i] : "";
-        c->argvlen[i] = strlen(c->argv[i]);
+        const char *a = argv[i] ? argv[i] : "";
+        c->argvlen[i] = strlen(a);
+        c->argv[i] = ts_arena_strndup(&t->arena, a, c->argvlen[i]);
+        if (c->argv[i] == NULL) {
+            c->argv[i] = "";
+            c->argvlen[i] = 0;
+        }
     }
     c->argc = argc;
 }
