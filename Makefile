@@ -39,7 +39,7 @@ ifneq ($(wildcard ngx_twostep/config),)
 OUTPUTS += $(BUILD)/ngx_http_twostep_module.so
 endif
 
-.PHONY: all deps test unit unit-asan fuzz-corpus fuzz integration demo bench clean
+.PHONY: all deps test unit unit-asan fuzz-corpus fuzz integration integration-nginx-mem demo bench clean
 all: deps
 	@$(MAKE) --no-print-directory build-all
 
@@ -52,14 +52,17 @@ deps:
 # ---- the core ------------------------------------------------------------
 $(BUILD)/obj/%.o: %.c $(CORE_HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_COMMON) -c $< -o $@
+	@echo "  CC      $<"
+	@$(CC) $(CFLAGS_COMMON) -c $< -o $@
 
 $(BUILD)/libtwostep.a: $(CORE_OBJS)
 	@mkdir -p $(dir $@)
-	rm -f $@ && ar rcs $@ $^
+	@echo "  AR      $@"
+	@rm -f $@ && ar rcs $@ $^
 
 $(BUILD)/twostepctl: $(CTL_SRCS) $(BUILD)/libtwostep.a $(CORE_HDRS) $(wildcard twostepctl/*.h)
-	$(CC) $(CFLAGS_COMMON) -Itwostepctl $(CTL_SRCS) $(BUILD)/libtwostep.a $(LIBS) -o $@
+	@echo "  LD      $@"
+	@$(CC) $(CFLAGS_COMMON) -Itwostepctl $(CTL_SRCS) $(BUILD)/libtwostep.a $(LIBS) -o $@
 
 # ---- the Apache module -----------------------------------------------------
 $(BUILD)/mod_twostep.so: $(wildcard mod_twostep/*.c mod_twostep/*.h) $(BUILD)/libtwostep.a
@@ -72,18 +75,22 @@ $(BUILD)/ngx_http_twostep_module.so: $(wildcard ngx_twostep/*) $(BUILD)/libtwost
 # ---- unit tests (cmocka) -------------------------------------------------------
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libtwostep.a $(wildcard tests/unit/*.h tests/unit/flow_harness.c)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_COMMON) -Itests/unit $< $(BUILD)/libtwostep.a $(LIBS) -lcmocka -o $@
+	@echo "  LD      $@"
+	@$(CC) $(CFLAGS_COMMON) -Itests/unit $< $(BUILD)/libtwostep.a $(LIBS) -lcmocka -o $@
 
 $(BUILD)/asan/%.o: %.c $(CORE_HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_COMMON) -O1 $(ASAN_FLAGS) -c $< -o $@
+	@echo "  CC/ASAN $<"
+	@$(CC) $(CFLAGS_COMMON) -O1 $(ASAN_FLAGS) -c $< -o $@
 
 $(BUILD)/libtwostep-asan.a: $(ASAN_OBJS)
-	rm -f $@ && ar rcs $@ $^
+	@echo "  AR      $@"
+	@rm -f $@ && ar rcs $@ $^
 
 $(BUILD)/asan-tests/%: tests/unit/%.c $(BUILD)/libtwostep-asan.a $(wildcard tests/unit/*.h tests/unit/flow_harness.c)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_COMMON) -O1 $(ASAN_FLAGS) -Itests/unit $< $(BUILD)/libtwostep-asan.a $(LIBS) -lcmocka -o $@
+	@echo "  LD/ASAN $@"
+	@$(CC) $(CFLAGS_COMMON) -O1 $(ASAN_FLAGS) -Itests/unit $< $(BUILD)/libtwostep-asan.a $(LIBS) -lcmocka -o $@
 
 # ---- fuzz targets (clang libFuzzer + ASan/UBSan) ---------------------------
 FUZZ_CFLAGS := -std=gnu11 -g -O1 -D_GNU_SOURCE -Icommon -Istore $(PKG_CFLAGS) \
@@ -92,20 +99,23 @@ FUZZ_OBJS   := $(patsubst %.c,$(BUILD)/fuzzobj/%.o,$(filter common/%.c,$(CORE_SR
 
 $(BUILD)/fuzzobj/%.o: %.c $(CORE_HDRS)
 	@mkdir -p $(dir $@)
-	$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+	@echo "  CC/FUZZ $<"
+	@$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
 
 $(BUILD)/libtwostep-fuzz.a: $(FUZZ_OBJS)
-	rm -f $@ && ar rcs $@ $^
+	@echo "  AR      $@"
+	@rm -f $@ && ar rcs $@ $^
 
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(BUILD)/libtwostep-fuzz.a
 	@mkdir -p $(dir $@)
-	$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer $< $(BUILD)/libtwostep-fuzz.a \
+	@echo "  LD/FUZZ $@"
+	@$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer $< $(BUILD)/libtwostep-fuzz.a \
 	    $(PKG_LIBS) -lpthread -o $@
 
 # ---- test targets ------------------------------------------------------------
 test: deps
 	@$(MAKE) --no-print-directory build-all
-	@$(MAKE) --no-print-directory unit unit-asan fuzz-corpus integration
+	@$(MAKE) --no-print-directory unit unit-asan fuzz-corpus integration integration-nginx-mem
 
 unit: $(UNIT_BINS)
 	@scripts/run-unit.sh $(BUILD)/tests $(UNIT_BINS)
@@ -128,6 +138,12 @@ fuzz: $(FUZZ_BINS)
 
 integration: build-all
 	@scripts/run-pytest.sh tests/integration
+
+# nginx with the module and core built with ASan, then nginx under valgrind
+integration-nginx-mem: build-all $(BUILD)/libtwostep-asan.a
+	@NGX_TWOSTEP_ASAN=1 scripts/build-nginx.sh $(BUILD)
+	@TWOSTEP_NGINX_ASAN=1 scripts/run-pytest.sh tests/integration/test_behaviour.py tests/integration/test_nginx_nonblocking.py -k nginx
+	@TWOSTEP_NGINX_VALGRIND=1 scripts/run-pytest.sh tests/integration/test_behaviour.py -k nginx
 
 demo: deps
 	@$(MAKE) --no-print-directory build-all

@@ -16,6 +16,7 @@
 
 #include "config.h"
 #include "groups.h"
+#include "ts_arena.h"
 #include "ts_err.h"
 
 #define TS_DURATION_MAX_MS (10LL * 365 * 24 * 3600 * 1000)
@@ -33,6 +34,44 @@ typedef struct {
     int         max;    /* -1: no upper bound */
     set_fn      set;
 } directive;
+
+/* ---- process-lifetime strings ------------------------------------------ */
+
+/* Directive values live as long as the process (connectors copy configs
+ * shallowly and merge shares pointers), so they come from one pool that is
+ * never freed: no owner to track, and leak checkers see it reachable. */
+static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static ts_arena        pool;
+
+static void *
+pool_alloc(size_t n)
+{
+    void *p;
+
+    pthread_mutex_lock(&pool_lock);
+    p = ts_arena_alloc(&pool, n);
+    pthread_mutex_unlock(&pool_lock);
+    return p;
+}
+
+static char *
+pool_strdup(const char *s)
+{
+    size_t n = strlen(s);
+    char *p = pool_alloc(n + 1);
+
+    if (p != NULL)
+        memcpy(p, s, n + 1);
+    return p;
+}
+
+void
+ts_config_strings_free(void)
+{
+    pthread_mutex_lock(&pool_lock);
+    ts_arena_free(&pool);
+    pthread_mutex_unlock(&pool_lock);
+}
 
 /* ---- messages ------------------------------------------------------------ */
 
@@ -474,20 +513,20 @@ parse_unix_options(const char *q, ts_redis_url *out, const char **why)
 
     while (*q) {
         len = strcspn(q, "&");
-        if (len > 3 && strncmp(q, "db=", 3) == 0 && len - 3 < sizeof(num)) {
+        if (strncmp(q, "db=", 3) == 0) {
+            if (len - 3 >= sizeof(num))
+                goto bad_db;
             memcpy(num, q + 3, len - 3);
             num[len - 3] = '\0';
             if (parse_int(num, 0, 15, &v) != TS_OK)
                 goto bad_db;
             out->db = (int)v;
-        } else if (len >= 9 && strncmp(q, "password=", 9) == 0) {
+        } else if (strncmp(q, "password=", 9) == 0) {
             if (pct_decode(q + 9, len - 9, out->password,
                            sizeof(out->password)) != TS_OK) {
                 *why = "has a password with a bad %-escape, a %00 or more than 255 bytes";
                 return TS_EINVAL;
             }
-        } else if (len > 3 && strncmp(q, "db=", 3) == 0) {
-            goto bad_db;
         } else {
             *why = "has an option other than db=N or password=P after '?'";
             return TS_EINVAL;
@@ -693,7 +732,7 @@ static int
 set_string(const char **field, const char *dn, const char *v, char *err,
            size_t errlen)
 {
-    char *copy = strdup(v);
+    char *copy = pool_strdup(v);
 
     if (copy == NULL)
         return nomem(err, errlen, dn);
@@ -734,7 +773,7 @@ set_redis(ts_config *c, const char *dn, int argc, const char *const *argv,
                dn, q, why);
         return TS_EINVAL;
     }
-    if ((copy = strdup(masked)) == NULL)
+    if ((copy = pool_strdup(masked)) == NULL)
         return nomem(err, errlen, dn);
     c->redis = u;
     c->redis_text = copy;
@@ -988,12 +1027,12 @@ set_groups(const char ***field, int star_ok, const char *dn, int argc,
                         "is not a group name (1 to 256 characters without "
                         "spaces, ':' or control characters)");
     }
-    list = calloc((size_t)argc + 1, sizeof(*list));
+    list = pool_alloc(((size_t)argc + 1) * sizeof(*list));   /* zeroed */
     if (list == NULL)
         return nomem(err, errlen, dn);
     for (i = 0; i < argc; i++)
-        if ((list[i] = strdup(argv[i])) == NULL)
-            return nomem(err, errlen, dn);   /* the process is dying anyway */
+        if ((list[i] = pool_strdup(argv[i])) == NULL)
+            return nomem(err, errlen, dn);
     *field = list;
     return TS_OK;
 }
@@ -1268,8 +1307,10 @@ keys_get(const char *path, const ts_keyring **out, char *err, size_t errlen)
         } else {
             e2[0] = '\0';
             rc = ts_keyring_load(path, e->kr, e2, sizeof(e2));
-            if (rc != TS_OK)
-                seterr(err, errlen, "twostep_key_file %s: %s", path,
+            if (rc != TS_OK && strstr(e2, path) != NULL)
+                seterr(err, errlen, "twostep_key_file: %s", e2);
+            else if (rc != TS_OK)
+                seterr(err, errlen, "twostep_key_file: %s: %s", path,
                        e2[0] ? e2 : ts_strerror(rc));
         }
         if (rc != TS_OK) {
@@ -1410,7 +1451,7 @@ default_issuer(ts_config *c, const char *server_name)
         if ((unsigned char)server_name[i] >= 0x20 && server_name[i] != 0x7f)
             buf[o++] = server_name[i];
     buf[o] = '\0';
-    c->issuer = strdup(o ? buf : "twostep");
+    c->issuer = pool_strdup(o ? buf : "twostep");
     return c->issuer ? TS_OK : TS_ENOMEM;
 }
 

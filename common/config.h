@@ -75,9 +75,13 @@ typedef struct {
 } ts_config;
 
 void ts_config_init(ts_config *c);
-/* Parses one directive with its arguments. Strings are copied (malloc) and
- * live as long as the process. err receives e.g.
- * "twostep_skew: \"x\" is not a number from 0 to 10". */
+/* Parses one directive with its arguments. Strings are copied (into a pool
+ * that is never freed) and live as long as the process. err receives e.g.
+ * "twostep_skew: \"x\" is not a whole number from 0 to 10" (the directive as
+ * the caller spelled it, the value quoted with non-printable bytes escaped,
+ * a Redis password replaced by ***). redis_text keeps the address with the
+ * password masked. The Apache spelling is the nginx name without '_',
+ * compared case-insensitively. */
 int ts_config_set(ts_config *c, const char *directive, int argc,
                   const char *const *argv, char *err, size_t errlen);
 void ts_config_merge(ts_config *child, const ts_config *parent);
@@ -94,6 +98,11 @@ int ts_config_finish(ts_config *c, const char *server_name,
  * previous contents stay in force, and the error is returned once per change
  * of the file (so the caller may log every error it gets). */
 int ts_config_groups_refresh(ts_config *c);
+/* Frees the memory behind the strings of every ts_config of this process
+ * (values copied by ts_config_set, defaults made by ts_config_finish); every
+ * config becomes invalid. Loaded key and group files are kept. Only for
+ * fuzzers and tests that build many configs; a server never calls it. */
+void ts_config_strings_free(void);
 
 /* The individual value parsers, public for tests, fuzzing and twostepctl. */
 /* "30d", "12h", "5m", "10s", "500ms", "0"; a bare number is seconds;

@@ -182,7 +182,14 @@ ts_txn_feed(ts_txn *t, ts_reply *const *replies, size_t n)
         ts_txn_store_failed(t, "reply count does not match the batch");
         return;
     }
-    t->rep = (ts_reply **)replies;
+    /* The array itself is copied: connectors may build it on their stack.
+     * The replies must come from ts_txn_reply_new (they live in the txn). */
+    t->rep = ts_arena_alloc(&t->arena, (n ? n : 1) * sizeof(ts_reply *));
+    if (t->rep == NULL) {
+        ts_txn_store_failed(t, "out of memory");
+        return;
+    }
+    memcpy(t->rep, replies, n * sizeof(ts_reply *));
     t->nrep = n;
     t->store_failed = 0;
 }

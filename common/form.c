@@ -215,9 +215,10 @@ cookie_value(const char *v, size_t vlen, const char **val, size_t *outlen)
             return TS_EINVAL;
         v++;
         vlen -= 2;
-        if (memchr(v, '"', vlen) != NULL)
-            return TS_EINVAL;
     }
+    /* RFC 6265 cookie-octets exclude DQUOTE: a stray one is malformed. */
+    if (memchr(v, '"', vlen) != NULL)
+        return TS_EINVAL;
     *val = v;
     *outlen = vlen;
     return TS_OK;

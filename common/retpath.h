@@ -5,7 +5,8 @@
  * non-ASCII is refused too: browsers send it percent-encoded), no '\\'
  * anywhere, no "%" followed by anything but two hex digits, and once
  * percent-decoded (repeatedly, up to three times, so "%252F" counts) the
- * same rules hold: no control bytes (< 0x20, 0x7f), no '\\', no "//" or "/\\" at the start.
+ * same rules hold: no control bytes (< 0x20, 0x7f), no '\\', no "//" or "/\\" at the start;
+ * a path still holding an escape after the third round is refused too.
  * No scheme or userinfo can appear in such a path. At most 2048 bytes. */
 #ifndef TS_RETPATH_H
 #define TS_RETPATH_H

@@ -134,7 +134,8 @@ const ts_cmd *ts_txn_cmd(const ts_txn *t, size_t i);
 ts_reply *ts_txn_reply_new(ts_txn *t, ts_reply_type type);
 int       ts_txn_reply_set_str(ts_txn *t, ts_reply *r, const char *s, size_t n);
 int       ts_txn_reply_set_elems(ts_txn *t, ts_reply *r, size_t n);
-/* One reply per command, in order. */
+/* One reply per command, in order. The array is copied; the replies must
+ * have been made with ts_txn_reply_new (they live as long as the txn). */
 void    ts_txn_feed(ts_txn *t, ts_reply *const *replies, size_t n);
 void    ts_txn_store_failed(ts_txn *t, const char *why);
 const ts_response *ts_txn_response(const ts_txn *t);

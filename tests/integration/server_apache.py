@@ -1,0 +1,168 @@
+"""A private Apache httpd (mpm_event, several child processes) loading
+build/mod_twostep.so, for the behaviour tests.
+
+    srv = ApacheServer()
+    srv.start(tmpdir, port, redis_url, key_file, htpasswd, groupfile)
+    srv.url("/lab/", host="127.0.0.2")
+    srv.error_log(); srv.access_log(); srv.pids()
+    srv.reload(); srv.stop()
+
+The same class API is expected of every server kind (see conftest.py).
+"""
+
+import os
+import signal
+import socket
+import subprocess
+import time
+
+from harness import BUILD
+
+APACHE = "/usr/sbin/apache2"
+MODDIR = "/usr/lib/apache2/modules"
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+PAGES = {
+    "lab/index.html": "<h1>lab index</h1>\n",
+    "lab/file.txt": "lab file\n",
+    "lab-prefix/index.html": "<h1>lab-prefix index</h1>\n",
+    "lab-prefix/file.txt": "lab-prefix file\n",
+    "lab-open/index.html": "<h1>lab-open index</h1>\n",
+    "lab-open/file.txt": "lab-open file\n",
+    "lab-deny/index.html": "<h1>lab-deny index</h1>\n",
+    "lab-deny/file.txt": "lab-deny file\n",
+    "public/index.html": "<h1>public</h1>\n",
+    "index.html": "<h1>home</h1>\n",
+}
+
+
+class ApacheServer:
+    kind = "apache"
+
+    def __init__(self):
+        self.proc = None
+        self.root = None
+        self.port = None
+
+    # -- life cycle ----------------------------------------------------------
+    def start(self, tmpdir, port, redis_url, key_file, htpasswd, groupfile):
+        self.root = os.path.join(tmpdir, "apache")
+        self.port = port
+        os.makedirs(os.path.join(self.root, "run"), exist_ok=True)
+        os.chmod(self.root, 0o755)
+        os.chmod(os.path.join(self.root, "run"), 0o755)
+        for rel, text in PAGES.items():
+            path = os.path.join(self.root, "htdocs", rel)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path, "w") as f:
+                f.write(text)
+        for d, _, files in os.walk(os.path.join(self.root, "htdocs")):
+            os.chmod(d, 0o755)
+            for n in files:
+                os.chmod(os.path.join(d, n), 0o644)
+        with open(os.path.join(HERE, "apache.conf.in")) as f:
+            conf = f.read()
+        user_group = ("User www-data\nGroup www-data"
+                      if os.geteuid() == 0 else "")
+        for k, v in {
+            "ROOT": self.root, "PORT": str(port), "REDIS": redis_url,
+            "KEYFILE": key_file, "HTPASSWD": htpasswd,
+            "GROUPFILE": groupfile, "MODDIR": MODDIR,
+            "MODULE": os.path.join(BUILD, "mod_twostep.so"),
+            "USER_GROUP": user_group,
+        }.items():
+            conf = conf.replace("@%s@" % k, v)
+        self.conf = os.path.join(self.root, "httpd.conf")
+        with open(self.conf, "w") as f:
+            f.write(conf)
+        check = subprocess.run([APACHE, "-t", "-f", self.conf],
+                               capture_output=True, text=True)
+        if check.returncode != 0:
+            raise RuntimeError("apache2 -t: " + check.stderr + check.stdout)
+        self._errlog = open(os.path.join(self.root, "stderr.log"), "w")
+        self.proc = subprocess.Popen(
+            [APACHE, "-f", self.conf, "-DFOREGROUND"],
+            stdout=self._errlog, stderr=subprocess.STDOUT,
+            env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C"})
+        self._wait_ready()
+        return self
+
+    def _wait_ready(self, timeout=15):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("apache2 exited: %s\n%s" % (
+                    self.stderr_text(), self.error_log()))
+            ok = 0
+            for host in ("127.0.0.1", "127.0.0.2"):
+                try:
+                    with socket.create_connection((host, self.port), 0.5):
+                        ok += 1
+                except OSError:
+                    pass
+            if ok == 2 and len(self.pids()) >= 2:
+                return
+            time.sleep(0.05)
+        raise RuntimeError("apache2 did not come up: " + self.error_log())
+
+    def stop(self):
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                for pid in self.pids():
+                    try:
+                        os.kill(pid, signal.SIGKILL)
+                    except OSError:
+                        pass
+                self.proc.wait()
+        self.proc = None
+        self._errlog.close()
+
+    def reload(self):
+        """Graceful restart (SIGUSR1): new children with the same config."""
+        old = set(self.pids()) - {self.proc.pid}
+        self.proc.send_signal(signal.SIGUSR1)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            now = set(self.pids()) - {self.proc.pid}
+            if now and not (now & old):
+                break
+            time.sleep(0.1)
+        self._wait_ready()
+
+    # -- facts -------------------------------------------------------------------
+    def url(self, path, host="127.0.0.1"):
+        return "http://%s:%d%s" % (host, self.port, path)
+
+    @property
+    def base_url(self):
+        return self.url("")
+
+    def pids(self):
+        """The parent and its children."""
+        if self.proc is None:
+            return []
+        out = subprocess.run(["ps", "-o", "pid=", "--ppid",
+                              str(self.proc.pid)],
+                             capture_output=True, text=True)
+        return [self.proc.pid] + [int(x) for x in out.stdout.split()]
+
+    def _read(self, name):
+        try:
+            with open(os.path.join(self.root, name), errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def error_log(self):
+        return self._read("error.log")
+
+    def access_log(self):
+        return self._read("access.log")
+
+    def stderr_text(self):
+        return self._read("stderr.log")
