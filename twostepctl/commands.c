@@ -119,11 +119,20 @@ static const ctl_cmd commands[] = {
     { "list", "list",
       "Lists every user the store knows, with their 2-step state.\n",
       TS_OP_LIST, 0, 0, 0, prep_none, NULL },
-    { "enroll", "enroll USER [--secret B32]",
+    { "enroll", "enroll USER [--secret B32] [--digits N] [--period S] "
+      "[--algorithm A] [--issuer NAME]",
       "Turns 2-step on for USER with a new secret (or the base32 secret\n"
       "given, e.g. of a hardware token) and prints the otpauth:// URI to\n"
-      "load into the authenticator. Older cookies of USER stop working.\n",
-      TS_OP_ENROLL, 1, 1, CTL_OPT_SECRET, prep_enroll, NULL },
+      "load into the authenticator, and 10 backup codes. Older cookies of\n"
+      "USER stop working.\n"
+      "  --digits N     6 to 8 (default 6)\n"
+      "  --period S     seconds per code, 1 to 300 (default 30; many\n"
+      "                 hardware tokens such as Protectimus SLIM use 60)\n"
+      "  --algorithm A  SHA1, SHA256 or SHA512 (default SHA1)\n"
+      "  --issuer NAME  the name the app shows (default \"twostep\"; use the\n"
+      "                 web servers' TwoStepIssuer)\n",
+      TS_OP_ENROLL, 1, 1, CTL_OPT_SECRET | CTL_OPT_DIGITS | CTL_OPT_PERIOD |
+      CTL_OPT_ALG | CTL_OPT_ISSUER, prep_enroll, NULL },
     { "disable", "disable USER",
       "Turns 2-step off for USER and revokes every trusted device.\n",
       TS_OP_DISABLE, 1, 1, 0, prep_user, NULL },
@@ -191,6 +200,10 @@ opt_name(unsigned bit)
     case CTL_OPT_ALL:    return "--all";
     case CTL_OPT_COUNT:  return "--count";
     case CTL_OPT_OUT:    return "--out";
+    case CTL_OPT_DIGITS: return "--digits";
+    case CTL_OPT_PERIOD: return "--period";
+    case CTL_OPT_ALG:    return "--algorithm";
+    case CTL_OPT_ISSUER: return "--issuer";
     default:             return "--rotate";
     }
 }
@@ -200,7 +213,7 @@ ctl_check(const ctl_cmd *c, const ctl_opts *o, char *err, size_t errlen)
 {
     unsigned extra = o->seen & ~c->opts, bit;
 
-    for (bit = 1; bit <= CTL_OPT_ROTATE; bit <<= 1)
+    for (bit = 1; bit <= CTL_OPT_ISSUER; bit <<= 1)
         if (extra & bit) {
             snprintf(err, errlen, "%s does not take %s", c->name,
                      opt_name(bit));

@@ -25,6 +25,10 @@ static const opt_def defs[] = {
     { "count",    1, offsetof(ctl_opts, count),    CTL_OPT_COUNT },
     { "out",      1, offsetof(ctl_opts, out),      CTL_OPT_OUT },
     { "rotate",   1, offsetof(ctl_opts, rotate),   CTL_OPT_ROTATE },
+    { "digits",   1, offsetof(ctl_opts, digits),   CTL_OPT_DIGITS },
+    { "period",   1, offsetof(ctl_opts, period),   CTL_OPT_PERIOD },
+    { "algorithm", 1, offsetof(ctl_opts, algorithm), CTL_OPT_ALG },
+    { "issuer",   1, offsetof(ctl_opts, issuer),   CTL_OPT_ISSUER },
 };
 
 static const opt_def *

@@ -32,6 +32,10 @@ build_config(const ctl_opts *o, ts_config *cfg, char *err, size_t errlen)
         || set1(cfg, "twostep_key_file", o->key_file, err, errlen) != 0
         || set1(cfg, "twostep_key_prefix", o->prefix, err, errlen) != 0
         || set1(cfg, "twostep_redis_timeout", o->timeout, err, errlen) != 0
+        || set1(cfg, "twostep_digits", o->digits, err, errlen) != 0
+        || set1(cfg, "twostep_period", o->period, err, errlen) != 0
+        || set1(cfg, "twostep_algorithm", o->algorithm, err, errlen) != 0
+        || set1(cfg, "twostep_issuer", o->issuer, err, errlen) != 0
         /* "on" makes the key file required, as on a protected location. */
         || set1(cfg, "twostep", "on", err, errlen) != 0)
         return -1;

@@ -17,7 +17,11 @@ enum {
     CTL_OPT_ALL    = 1 << 1,   /* revoke --all */
     CTL_OPT_COUNT  = 1 << 2,   /* audit --count N */
     CTL_OPT_OUT    = 1 << 3,   /* keygen --out FILE */
-    CTL_OPT_ROTATE = 1 << 4    /* keygen --rotate FILE */
+    CTL_OPT_ROTATE = 1 << 4,   /* keygen --rotate FILE */
+    CTL_OPT_DIGITS = 1 << 5,   /* enroll --digits N */
+    CTL_OPT_PERIOD = 1 << 6,   /* enroll --period S */
+    CTL_OPT_ALG    = 1 << 7,   /* enroll --algorithm A */
+    CTL_OPT_ISSUER = 1 << 8    /* enroll --issuer NAME */
 };
 
 typedef struct {
@@ -26,6 +30,7 @@ typedef struct {
     int         json, help, version;
     /* per command */
     const char *secret, *count, *out, *rotate;
+    const char *digits, *period, *algorithm, *issuer;
     int         all;
     unsigned    seen;                 /* CTL_OPT_* given */
     /* the command and its operands */
