@@ -18,6 +18,7 @@
 #include "groups.h"
 #include "ts_arena.h"
 #include "ts_err.h"
+#include "ts_text.h"
 
 #define TS_DURATION_MAX_MS (10LL * 365 * 24 * 3600 * 1000)
 #define TS_SECOND_MS       1000LL
@@ -75,22 +76,6 @@ ts_config_strings_free(void)
 
 /* ---- messages ------------------------------------------------------------ */
 
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (err == NULL || errlen == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
 /* The arguments joined by spaces, in double quotes, with quotes, '\' and
  * non-printable bytes escaped and the whole cut to about 80 bytes: safe to
  * put into any log line. */
@@ -137,14 +122,14 @@ bad1(char *err, size_t errlen, const char *dn, const char *v,
     char q[128];
 
     quote_args(q, sizeof(q), 1, &v);
-    seterr(err, errlen, "%s: %s %s", dn, q, what);
+    ts_seterr(err, errlen, "%s: %s %s", dn, q, what);
     return TS_EINVAL;
 }
 
 static int
 nomem(char *err, size_t errlen, const char *dn)
 {
-    seterr(err, errlen, "%s: out of memory", dn);
+    ts_seterr(err, errlen, "%s: out of memory", dn);
     return TS_ENOMEM;
 }
 
@@ -325,18 +310,6 @@ ts_parse_limit(int argc, const char *const *argv, ts_limit *out,
 
 /* ---- Redis addresses ------------------------------------------------------ */
 
-static int
-hexval(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Percent-decodes [s, s + n) into out[cap]; refuses bad escapes, NUL and
  * overflow. */
 static int
@@ -349,8 +322,8 @@ pct_decode(const char *s, size_t n, char *out, size_t cap)
     for (i = 0; i < n; i++) {
         c = (unsigned char)s[i];
         if (c == '%') {
-            if (n - i < 3 || (hi = hexval((unsigned char)s[i + 1])) < 0 ||
-                (lo = hexval((unsigned char)s[i + 2])) < 0)
+            if (n - i < 3 || (hi = ts_hexval((unsigned char)s[i + 1])) < 0 ||
+                (lo = ts_hexval((unsigned char)s[i + 2])) < 0)
                 return TS_EINVAL;
             c = (unsigned char)(hi << 4 | lo);
             i += 2;
@@ -405,7 +378,7 @@ parse_hostport(const char *s, size_t n, int defport, char *host, int *port,
         hs = s + 1;
         hl = (size_t)(rb - hs);
         for (i = 0; i < hl; i++)
-            if (hexval((unsigned char)hs[i]) < 0 && hs[i] != ':' && hs[i] != '.') {
+            if (ts_hexval((unsigned char)hs[i]) < 0 && hs[i] != ':' && hs[i] != '.') {
                 *why = "has an IPv6 address with characters other than hex digits, ':' and '.'";
                 return TS_EINVAL;
             }
@@ -767,7 +740,7 @@ set_redis(ts_config *c, const char *dn, int argc, const char *const *argv,
         char q[128];
 
         quote_args(q, sizeof(q), 1, &m);
-        seterr(err, errlen, "%s: %s %s; expected redis://[:password@]host"
+        ts_seterr(err, errlen, "%s: %s %s; expected redis://[:password@]host"
                "[:port][/db], unix:/path[?db=N] or "
                "sentinel://[:password@]host:port[,host:port...]/master[/db]",
                dn, q, why);
@@ -928,7 +901,7 @@ set_bind_ip(ts_config *c, const char *dn, int argc, const char *const *argv,
 
     if (ts_parse_bindip(argc, argv, &c->bind, &why) != TS_OK) {
         quote_args(q, sizeof(q), argc, argv);
-        seterr(err, errlen, "%s: %s %s", dn, q, why);
+        ts_seterr(err, errlen, "%s: %s %s", dn, q, why);
         return TS_EINVAL;
     }
     c->bind_set = 1;
@@ -944,7 +917,7 @@ set_limit(ts_limit *l, int *set, const char *dn, int argc,
 
     if (ts_parse_limit(argc, argv, l, &why) != TS_OK) {
         quote_args(q, sizeof(q), argc, argv);
-        seterr(err, errlen, "%s: %s %s; expected N WINDOW LOCKOUT, such as "
+        ts_seterr(err, errlen, "%s: %s %s; expected N WINDOW LOCKOUT, such as "
                "5 5m 15m", dn, q, why);
         return TS_EINVAL;
     }
@@ -1112,13 +1085,13 @@ argc_error(const directive *d, const char *dn, int argc, char *err,
            size_t errlen)
 {
     if (d->min == d->max)
-        seterr(err, errlen, "%s: takes %d argument%s, got %d", dn, d->min,
+        ts_seterr(err, errlen, "%s: takes %d argument%s, got %d", dn, d->min,
                d->min == 1 ? "" : "s", argc);
     else if (d->max < 0)
-        seterr(err, errlen, "%s: takes %d or more arguments, got %d", dn,
+        ts_seterr(err, errlen, "%s: takes %d or more arguments, got %d", dn,
                d->min, argc);
     else
-        seterr(err, errlen, "%s: takes %d to %d arguments, got %d", dn,
+        ts_seterr(err, errlen, "%s: takes %d to %d arguments, got %d", dn,
                d->min, d->max, argc);
     return TS_EINVAL;
 }
@@ -1147,19 +1120,19 @@ ts_config_set(ts_config *c, const char *directive_name, int argc,
     if (err && errlen)
         err[0] = '\0';
     if (c == NULL || dn == NULL || argc < 0 || (argc > 0 && argv == NULL)) {
-        seterr(err, errlen, "twostep: bad call to ts_config_set");
+        ts_seterr(err, errlen, "twostep: bad call to ts_config_set");
         return TS_EINVAL;
     }
     if ((d = find_directive(dn)) == NULL) {
         quote_args(q, sizeof(q), 1, &dn);
-        seterr(err, errlen, "%s is not a twostep directive", q);
+        ts_seterr(err, errlen, "%s is not a twostep directive", q);
         return TS_EINVAL;
     }
     if (argc < d->min || (d->max >= 0 && argc > d->max))
         return argc_error(d, dn, argc, err, errlen);
     for (i = 0; i < argc; i++)
         if (argv[i] == NULL) {
-            seterr(err, errlen, "%s: missing argument", dn);
+            ts_seterr(err, errlen, "%s: missing argument", dn);
             return TS_EINVAL;
         }
     return d->set(c, dn, argc, argv, err, errlen);
@@ -1303,14 +1276,14 @@ keys_get(const char *path, const ts_keyring **out, char *err, size_t errlen)
         if (e == NULL || (e->kr = calloc(1, sizeof(*e->kr))) == NULL ||
             (e->path = strdup(path)) == NULL) {
             rc = TS_ENOMEM;
-            seterr(err, errlen, "twostep_key_file: out of memory");
+            ts_seterr(err, errlen, "twostep_key_file: out of memory");
         } else {
             e2[0] = '\0';
             rc = ts_keyring_load(path, e->kr, e2, sizeof(e2));
             if (rc != TS_OK && strstr(e2, path) != NULL)
-                seterr(err, errlen, "twostep_key_file: %s", e2);
+                ts_seterr(err, errlen, "twostep_key_file: %s", e2);
             else if (rc != TS_OK)
-                seterr(err, errlen, "twostep_key_file: %s: %s", path,
+                ts_seterr(err, errlen, "twostep_key_file: %s: %s", path,
                        e2[0] ? e2 : ts_strerror(rc));
         }
         if (rc != TS_OK) {
@@ -1369,7 +1342,7 @@ groups_new(const char *path, const file_id *id, group_entry **out, char *err,
 
     if (e == NULL || (e->path = strdup(path)) == NULL) {
         free(e);
-        seterr(err, errlen, "twostep_group_file: out of memory");
+        ts_seterr(err, errlen, "twostep_group_file: out of memory");
         return TS_ENOMEM;
     }
     rc = ts_groups_load(path, &e->g, err, errlen);
@@ -1406,7 +1379,7 @@ groups_get(const char *path, ts_groups **out, char *err, size_t errlen)
         *out = e->g;
     pthread_mutex_unlock(&cache_lock);
     if (rc != TS_OK)
-        seterr(err, errlen, "twostep_group_file: %s",
+        ts_seterr(err, errlen, "twostep_group_file: %s",
                e2[0] ? e2 : ts_strerror(rc));
     return rc;
 }
@@ -1525,7 +1498,7 @@ ts_config_finish(ts_config *c, const char *server_name, char *err,
         return nomem(err, errlen, "twostep_issuer");
     if ((c->on || c->pages) && c->keys == NULL) {
         if (c->key_file == NULL) {
-            seterr(err, errlen, "twostep_key_file is required (TwoStepKeyFile "
+            ts_seterr(err, errlen, "twostep_key_file is required (TwoStepKeyFile "
                    "in Apache) where twostep is on or the pages are served; "
                    "create one with \"twostepctl keygen\"");
             return TS_EINVAL;

@@ -8,22 +8,11 @@
 
 #include "form.h"
 #include "ts_err.h"
+#include "ts_text.h"
 
 /* A Cookie header longer than this is refused unread (browsers cap a
  * request's headers far below this). */
 #define TS_COOKIE_HDR_MAX (64 * 1024)
-
-static int
-hexval(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
 
 /* Decodes n bytes of s into out (room for n + 1 bytes, decoding never
  * grows). plus: '+' means a space (forms only). Returns the decoded length,
@@ -40,8 +29,8 @@ decode_into(char *out, const char *s, size_t n, int plus)
         if (c == '%') {
             if (n - i < 3)
                 return -1;
-            hi = hexval((unsigned char)s[i + 1]);
-            lo = hexval((unsigned char)s[i + 2]);
+            hi = ts_hexval((unsigned char)s[i + 1]);
+            lo = ts_hexval((unsigned char)s[i + 2]);
             if (hi < 0 || lo < 0)
                 return -1;
             c = (unsigned char)(hi << 4 | lo);

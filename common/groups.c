@@ -18,6 +18,7 @@
 
 #include "groups.h"
 #include "ts_err.h"
+#include "ts_text.h"
 
 #define TS_GROUPS_FILE_MAX (16 * 1024 * 1024)
 
@@ -46,22 +47,6 @@ struct ts_groups {
     pthread_rwlock_t lock;
     gdata           *d;
 };
-
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (err == NULL || errlen == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 /* FNV-1a: names are short and not chosen to collide by anyone but the
  * administrator who writes the file. */
@@ -259,7 +244,7 @@ parse_line(gdata *d, const char *p, size_t n, size_t lineno, char *err,
     for (i = 0; i < glen && !is_space(p[i]); i++)
         ;
     if (colon == NULL || glen == 0 || i < glen) {
-        seterr(err, errlen, "line %zu: expected \"group: user user ...\"",
+        ts_seterr(err, errlen, "line %zu: expected \"group: user user ...\"",
                lineno);
         return TS_EINVAL;
     }
@@ -287,7 +272,7 @@ parse_text(gdata *d, const char *text, size_t n, char *err, size_t errlen)
         nl = memchr(text, '\0', n);
         for (i = 0; text + i < nl; i++)
             lineno += text[i] == '\n';
-        seterr(err, errlen, "line %zu: NUL byte", lineno);
+        ts_seterr(err, errlen, "line %zu: NUL byte", lineno);
         return TS_EINVAL;
     }
     for (i = 0; i < n; i += len + 1, lineno++) {
@@ -296,7 +281,7 @@ parse_text(gdata *d, const char *text, size_t n, char *err, size_t errlen)
         rc = parse_line(d, text + i, len, lineno, err, errlen);
         if (rc != TS_OK) {
             if (rc == TS_ENOMEM)
-                seterr(err, errlen, "out of memory");
+                ts_seterr(err, errlen, "out of memory");
             return rc;
         }
     }
@@ -315,7 +300,7 @@ ts_groups_parse(const char *text, size_t n, ts_groups **out, char *err,
     if (text == NULL && n > 0)
         return TS_EINVAL;
     if (n > TS_GROUPS_FILE_MAX) {
-        seterr(err, errlen, "larger than %d bytes", TS_GROUPS_FILE_MAX);
+        ts_seterr(err, errlen, "larger than %d bytes", TS_GROUPS_FILE_MAX);
         return TS_ETOOBIG;
     }
     d = calloc(1, sizeof(*d));
@@ -323,7 +308,7 @@ ts_groups_parse(const char *text, size_t n, ts_groups **out, char *err,
     if (d == NULL || g == NULL) {
         free(d);
         free(g);
-        seterr(err, errlen, "out of memory");
+        ts_seterr(err, errlen, "out of memory");
         return TS_ENOMEM;
     }
     rc = parse_text(d, text, n, err, errlen);
@@ -349,16 +334,16 @@ read_file(const char *path, char **text, size_t *n, char *err, size_t errlen)
     int fd = open(path, O_RDONLY | O_CLOEXEC);
 
     if (fd < 0) {
-        seterr(err, errlen, "cannot open %s: %s", path, strerror(errno));
+        ts_seterr(err, errlen, "cannot open %s: %s", path, strerror(errno));
         return TS_EIO;
     }
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        seterr(err, errlen, "%s is not a regular file", path);
+        ts_seterr(err, errlen, "%s is not a regular file", path);
         close(fd);
         return TS_EIO;
     }
     if (st.st_size > TS_GROUPS_FILE_MAX) {
-        seterr(err, errlen, "%s is larger than %d bytes", path,
+        ts_seterr(err, errlen, "%s is larger than %d bytes", path,
                TS_GROUPS_FILE_MAX);
         close(fd);
         return TS_ETOOBIG;
@@ -375,7 +360,7 @@ read_file(const char *path, char **text, size_t *n, char *err, size_t errlen)
         if (r < 0 && errno == EINTR)
             continue;
         if (r < 0) {
-            seterr(err, errlen, "cannot read %s: %s", path, strerror(errno));
+            ts_seterr(err, errlen, "cannot read %s: %s", path, strerror(errno));
             free(*text);
             close(fd);
             return TS_EIO;
@@ -404,7 +389,7 @@ ts_groups_load(const char *path, ts_groups **out, char *err, size_t errlen)
     rc = ts_groups_parse(text, n, out, e2, sizeof(e2));
     free(text);
     if (rc != TS_OK)
-        seterr(err, errlen, "%s: %s", path, e2);
+        ts_seterr(err, errlen, "%s: %s", path, e2);
     return rc;
 }
 

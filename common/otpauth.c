@@ -11,6 +11,7 @@
 #include "base32.h"
 #include "otpauth.h"
 #include "ts_err.h"
+#include "ts_text.h"
 
 #define OTPAUTH_MAX_URI 4096
 #define OTPAUTH_PREFIX  "otpauth://"
@@ -71,18 +72,6 @@ fail(const char **why, int rc, const char *msg)
     return rc;
 }
 
-static int
-hexval(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Percent-decodes s[0..n) into out (cap bytes, NUL-terminated). In a query
  * value '+' means a space (form encoding); in the label it is itself. */
 static int
@@ -99,8 +88,8 @@ pct_decode(const char *s, size_t n, int plus_space, char *out, size_t cap,
 
             if (n - i < 3)
                 return fail(why, TS_EINVAL, "A percent-escape is cut short.");
-            hi = hexval((unsigned char)s[i + 1]);
-            lo = hexval((unsigned char)s[i + 2]);
+            hi = ts_hexval((unsigned char)s[i + 1]);
+            lo = ts_hexval((unsigned char)s[i + 2]);
             if (hi < 0 || lo < 0)
                 return fail(why, TS_EINVAL, "A percent-escape is not %XX hex.");
             c = (unsigned char)(hi << 4 | lo);

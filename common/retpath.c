@@ -6,21 +6,10 @@
  * must all pass the same start-of-path rules. The raw text must also be
  * safe to put verbatim into a Location header: printable ASCII only. */
 #include "retpath.h"
+#include "ts_text.h"
 
 #define TS_RETPATH_MAX    2048
 #define TS_RETPATH_ROUNDS 3
-
-static int
-hexval(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
 
 /* The rules the raw text obeys: printable ASCII, no '\', every '%' starts a
  * valid escape. */
@@ -34,8 +23,8 @@ raw_ok(const char *s, size_t n)
 
         if (c < 0x21 || c >= 0x7f || c == '\\')
             return 0;
-        if (c == '%' && (n - i < 3 || hexval((unsigned char)s[i + 1]) < 0 ||
-                         hexval((unsigned char)s[i + 2]) < 0))
+        if (c == '%' && (n - i < 3 || ts_hexval((unsigned char)s[i + 1]) < 0 ||
+                         ts_hexval((unsigned char)s[i + 2]) < 0))
             return 0;
     }
     return 1;
@@ -70,8 +59,8 @@ has_escape(const char *s, size_t n)
     size_t i;
 
     for (i = 0; i + 2 < n; i++)
-        if (s[i] == '%' && hexval((unsigned char)s[i + 1]) >= 0 &&
-            hexval((unsigned char)s[i + 2]) >= 0)
+        if (s[i] == '%' && ts_hexval((unsigned char)s[i + 1]) >= 0 &&
+            ts_hexval((unsigned char)s[i + 2]) >= 0)
             return 1;
     return 0;
 }
@@ -84,8 +73,8 @@ decode_once(const char *s, size_t n, char *out)
 
     for (i = 0; i < n; i++) {
         if (s[i] == '%' && n - i >= 3 &&
-            (hi = hexval((unsigned char)s[i + 1])) >= 0 &&
-            (lo = hexval((unsigned char)s[i + 2])) >= 0) {
+            (hi = ts_hexval((unsigned char)s[i + 1])) >= 0 &&
+            (lo = ts_hexval((unsigned char)s[i + 2])) >= 0) {
             out[o++] = (char)(hi << 4 | lo);
             i += 2;
         } else {
