@@ -1385,7 +1385,7 @@ groups_get(const char *path, ts_groups **out, char *err, size_t errlen)
 }
 
 int
-ts_config_groups_refresh(ts_config *c)
+ts_config_groups_refresh(const ts_config *c)
 {
     group_entry *e;
     int64_t now = monotonic_ms();

@@ -97,7 +97,7 @@ int ts_config_finish(ts_config *c, const char *server_name,
  * a negative TS_E* when the changed file could not be read or parsed: the
  * previous contents stay in force, and the error is returned once per change
  * of the file (so the caller may log every error it gets). */
-int ts_config_groups_refresh(ts_config *c);
+int ts_config_groups_refresh(const ts_config *c);
 /* Frees the memory behind the strings of every ts_config of this process
  * (values copied by ts_config_set, defaults made by ts_config_finish); every
  * config becomes invalid. Loaded key and group files are kept. Only for

@@ -77,6 +77,13 @@ ts_txn_new(const ts_config *cfg, ts_cache *cache, ts_mode mode,
         return NULL;
     }
     t->step = mode == TS_MODE_PAGES ? ts_flow_pages : ts_flow_protect;
+    /* An edited group file takes effect without a reload: the file is
+     * looked at at most once a second; broken contents are refused once
+     * and the previous ones stay in force. */
+    if (ts_config_groups_refresh(cfg) != TS_OK)
+        ts_logf(t, TS_LOG_ERR, "group file %s not reloaded: it could not be "
+                "read or parsed; the previous contents stay in force",
+                cfg->group_file);
     return t;
 }
 

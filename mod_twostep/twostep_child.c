@@ -215,7 +215,6 @@ const twostep_finished *twostep_child_finished(twostep_child *ch,
 {
     twostep_finished *f;
     const char *key;
-    int rc;
 
     /* The issuer defaults to the server name, so the server is part of
      * what the configuration means. */
@@ -228,13 +227,5 @@ const twostep_finished *twostep_child_finished(twostep_child *ch,
     if (f == NULL)
         f = finish_locked(ch, dc, r, mode, key);
     apr_thread_mutex_unlock(ch->mutex);
-    /* An edited group file takes effect without a restart; the core looks
-     * at the file at most once a second and keeps the old contents (and
-     * tells us once) when the new ones are broken. */
-    if (f != NULL && (rc = ts_config_groups_refresh(&f->cfg)) != 0)
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
-                      "twostep: group file %s not reloaded (%s); the "
-                      "previous contents stay in force",
-                      f->cfg.group_file, ts_strerror(rc));
     return f;
 }

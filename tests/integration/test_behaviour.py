@@ -18,7 +18,8 @@ import urllib.parse
 
 import requests
 
-from harness import (PAGES, Client, csrf, ctl, input_value, secret_of,
+from harness import (PAGES, Client, csrf, ctl, input_value, make_groups,
+                     secret_of,
                      set_cookie_headers, totp, wait_until)
 
 LAB_FILE = "/lab/file.txt"
@@ -562,3 +563,27 @@ def test_graceful_reload_keeps_cookies_and_store(server):
     assert c.get(LAB_FILE).status_code == 303
     assert c.verify(backups[0], ret=LAB_FILE).status_code == 303
     assert c.get(LAB_FILE).status_code == 200
+
+
+def test_group_file_edit_takes_effect_without_reload(server):
+    """Adding a user to an enforced group sends them to enrollment at their
+    next request, in every process, without a reload (each process looks
+    at the file at most once a second)."""
+    dave = Client(server, "dave")
+    assert dave.get(LAB_FILE).status_code == 200
+    path = server.env.groupfile
+    with open(path) as f:
+        original = f.read()
+
+    def all_answer(status):
+        return all(dave.get(LAB_FILE, headers={"Connection": "close"})
+                   .status_code == status for _ in range(8))
+    try:
+        make_groups(path, original.replace("lab: alice bob carol",
+                                           "lab: alice bob carol dave"))
+        assert wait_until(lambda: all_answer(303), timeout=5) is not None
+        r = dave.get(LAB_FILE)
+        assert location_path(r).startswith(PAGES + "/enroll")
+    finally:
+        make_groups(path, original)
+    assert wait_until(lambda: all_answer(200), timeout=5) is not None
