@@ -7,6 +7,13 @@
 #include "cache.h"
 
 #define TS_CACHE_BUCKETS 1024
+#define TS_COOKIE_SLOTS  256      /* direct-mapped memo of checked cookies */
+
+typedef struct {
+    char      *val;               /* NULL: empty slot */
+    size_t     len;
+    ts_cookie  ck;
+} ts_cookie_slot;
 
 typedef struct ts_cache_node {
     struct ts_cache_node *next;
@@ -20,6 +27,7 @@ struct ts_cache {
     uint64_t         gen;
     size_t           count, max;
     ts_cache_node   *bucket[TS_CACHE_BUCKETS];
+    ts_cookie_slot   cookie[TS_COOKIE_SLOTS];
 };
 
 static uint32_t
@@ -65,9 +73,13 @@ clear_locked(ts_cache *c)
 void
 ts_cache_free(ts_cache *c)
 {
+    size_t i;
+
     if (c == NULL)
         return;
     clear_locked(c);
+    for (i = 0; i < TS_COOKIE_SLOTS; i++)
+        free(c->cookie[i].val);
     pthread_mutex_destroy(&c->mu);
     free(c);
 }
@@ -221,4 +233,52 @@ ts_cache_channel(const ts_config *cfg, char *buf, size_t cap)
     memcpy(buf, cfg->prefix, n);
     memcpy(buf + n, "invalidate", sizeof("invalidate"));
     return buf;
+}
+
+static uint32_t
+hash_bytes(const char *s, size_t n)
+{
+    uint32_t h = 2166136261u;       /* FNV-1a */
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        h = (h ^ (unsigned char)s[i]) * 16777619u;
+    return h;
+}
+
+int
+ts_cache_cookie_get(ts_cache *c, const char *val, size_t n, ts_cookie *out)
+{
+    ts_cookie_slot *sl;
+    int hit = 0;
+
+    if (c == NULL || n == 0 || n > TS_COOKIE_MAX)
+        return 0;
+    sl = &c->cookie[hash_bytes(val, n) % TS_COOKIE_SLOTS];
+    pthread_mutex_lock(&c->mu);
+    if (sl->val && sl->len == n && memcmp(sl->val, val, n) == 0) {
+        *out = sl->ck;
+        hit = 1;
+    }
+    pthread_mutex_unlock(&c->mu);
+    return hit;
+}
+
+void
+ts_cache_cookie_put(ts_cache *c, const char *val, size_t n,
+                    const ts_cookie *ck)
+{
+    ts_cookie_slot *sl;
+    char *copy;
+
+    if (c == NULL || n == 0 || n > TS_COOKIE_MAX || (copy = malloc(n)) == NULL)
+        return;
+    memcpy(copy, val, n);
+    sl = &c->cookie[hash_bytes(val, n) % TS_COOKIE_SLOTS];
+    pthread_mutex_lock(&c->mu);
+    free(sl->val);
+    sl->val = copy;
+    sl->len = n;
+    sl->ck = *ck;
+    pthread_mutex_unlock(&c->mu);
 }

@@ -28,6 +28,15 @@ int      ts_cache_lookup(ts_cache *c, const char *user, ts_cache_entry *out);
 uint64_t ts_cache_gen(ts_cache *c);
 void     ts_cache_fill(ts_cache *c, uint64_t gen, const char *user,
                        const ts_cache_entry *e);
+/* Cookies whose signature was already checked by this process: the same
+ * bytes need no second HMAC. A signature never stops being valid while the
+ * process runs (a new key file means a reload, so a new process); expiry,
+ * user, binding and epoch are still checked on every request. Works
+ * whether or not the cache is live. 1 and *out filled on a hit. */
+int      ts_cache_cookie_get(ts_cache *c, const char *val, size_t n,
+                             ts_cookie *out);
+void     ts_cache_cookie_put(ts_cache *c, const char *val, size_t n,
+                             const ts_cookie *ck);
 /* 1 when the entry lists the device. */
 int      ts_cache_has_device(const ts_cache_entry *e, const char *device);
 

@@ -61,7 +61,7 @@ struct ts_txn {
     const char       *user;
     size_t            user_len;
     const char       *page;      /* pages: path below cfg->path, "" = account */
-    ts_form           form;
+    ts_form          *form;      /* pages only: 2 KB not paid per request */
     int               form_ok;
     const char       *ret;       /* validated return path */
     ts_cookie         cookie;

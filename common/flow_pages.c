@@ -12,7 +12,7 @@
 const char *
 ts_form_value(ts_txn *t, const char *name)
 {
-    const ts_field *f = t->form_ok ? ts_form_get(&t->form, name) : NULL;
+    const ts_field *f = t->form_ok ? ts_form_get(t->form, name) : NULL;
 
     return f ? f->value : NULL;
 }
@@ -212,9 +212,12 @@ parse_input(ts_txn *t, int post)
         strncasecmp(t->req.content_type, "application/x-www-form-urlencoded",
                     33) != 0)
         return TS_EINVAL;
-    rc = ts_form_parse(src ? src : "", n, &t->arena, &t->form);
+    t->form = ts_arena_alloc(&t->arena, sizeof(*t->form));
+    if (t->form == NULL)
+        return TS_ENOMEM;
+    rc = ts_form_parse(src ? src : "", n, &t->arena, t->form);
     t->form_ok = rc == TS_OK;
-    r = t->form_ok ? ts_form_get(&t->form, "r") : NULL;
+    r = t->form_ok ? ts_form_get(t->form, "r") : NULL;
     t->ret = r ? ts_return_path(r->value, r->value_len) : "/";
     if (r && !ts_return_path_ok(r->value, r->value_len))
         ts_logf(t, TS_LOG_WARN, "return path refused, using /");

@@ -1,5 +1,6 @@
 /* The key file, sub-key derivation, randomness, HMAC and base64url. */
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -11,7 +12,6 @@
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/kdf.h>
 #include <openssl/rand.h>
 
@@ -32,15 +32,22 @@ static const char b64url[] =
 
 /* ---- base64 ------------------------------------------------------------ */
 
+/* Both alphabets share their first 62 characters; only the last two
+ * differ. Arithmetic, not a search: this runs for every cookie byte. */
 static int
 b64_value(const char *alphabet, unsigned char c)
 {
-    const char *p;
-
-    if (c == '\0')
-        return -1;
-    p = memchr(alphabet, c, 64);
-    return p ? (int)(p - alphabet) : -1;
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+        return c - '0' + 52;
+    if (c != '\0' && c == (unsigned char)alphabet[62])
+        return 62;
+    if (c != '\0' && c == (unsigned char)alphabet[63])
+        return 63;
+    return -1;
 }
 
 /* Decodes unpadded base64 of `alphabet`. Strict: every character must be of
@@ -146,15 +153,94 @@ ts_random(void *buf, size_t n)
     return TS_OK;
 }
 
+/* HMAC contexts, one per key and thread. OpenSSL 3's one-shot HMAC()
+ * fetches the digest and builds a context on every call, which cost more
+ * than the hashing itself on the valid-cookie path (see BENCHMARKS.md).
+ * Each thread keeps a few keyed contexts and only resets them
+ * (EVP_MAC_init with a NULL key keeps the key). The slots are wiped and
+ * freed when the thread exits. */
+#define HMAC_SLOTS 8
+
+typedef struct {
+    uint8_t      key[TS_KEY_LEN];
+    EVP_MAC_CTX *ctx;
+} hmac_slot;
+
+typedef struct {
+    hmac_slot slot[HMAC_SLOTS];
+    unsigned  next;
+} hmac_slots;
+
+static EVP_MAC       *hmac_alg;
+static pthread_key_t  hmac_tls;
+static pthread_once_t hmac_once = PTHREAD_ONCE_INIT;
+
+static void
+hmac_slots_free(void *p)
+{
+    hmac_slots *hs = p;
+    int i;
+
+    for (i = 0; i < HMAC_SLOTS; i++)
+        EVP_MAC_CTX_free(hs->slot[i].ctx);
+    OPENSSL_cleanse(hs, sizeof(*hs));
+    free(hs);
+}
+
+static void
+hmac_init_once(void)
+{
+    hmac_alg = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    pthread_key_create(&hmac_tls, hmac_slots_free);
+}
+
+static EVP_MAC_CTX *
+hmac_ctx_for(const uint8_t key[TS_KEY_LEN])
+{
+    OSSL_PARAM params[2];
+    hmac_slots *hs;
+    hmac_slot *sl;
+    int i;
+
+    pthread_once(&hmac_once, hmac_init_once);
+    if (hmac_alg == NULL)
+        return NULL;
+    hs = pthread_getspecific(hmac_tls);
+    if (hs == NULL) {
+        if ((hs = calloc(1, sizeof(*hs))) == NULL)
+            return NULL;
+        pthread_setspecific(hmac_tls, hs);
+    }
+    for (i = 0; i < HMAC_SLOTS; i++) {
+        sl = &hs->slot[i];
+        if (sl->ctx && CRYPTO_memcmp(sl->key, key, TS_KEY_LEN) == 0)
+            return EVP_MAC_init(sl->ctx, NULL, 0, NULL) ? sl->ctx : NULL;
+    }
+    sl = &hs->slot[hs->next++ % HMAC_SLOTS];
+    if (sl->ctx == NULL && (sl->ctx = EVP_MAC_CTX_new(hmac_alg)) == NULL)
+        return NULL;
+    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+                                                 (char *)"SHA256", 0);
+    params[1] = OSSL_PARAM_construct_end();
+    if (!EVP_MAC_init(sl->ctx, key, TS_KEY_LEN, params)) {
+        EVP_MAC_CTX_free(sl->ctx);      /* never matched again */
+        sl->ctx = NULL;
+        return NULL;
+    }
+    memcpy(sl->key, key, TS_KEY_LEN);
+    return sl->ctx;
+}
+
 int
 ts_hmac_sha256(const uint8_t key[TS_KEY_LEN], const void *msg, size_t n,
                uint8_t mac[32])
 {
-    unsigned int len = 0;
     static const unsigned char empty[1] = { 0 };
+    EVP_MAC_CTX *ctx = hmac_ctx_for(key);
+    size_t len = 0;
 
-    if (HMAC(EVP_sha256(), key, TS_KEY_LEN, msg ? msg : empty, n, mac, &len)
-        == NULL || len != 32)
+    if (ctx == NULL || !EVP_MAC_update(ctx, msg ? msg : empty, n) ||
+        !EVP_MAC_final(ctx, mac, &len, 32) || len != 32)
         return TS_ECRYPTO;
     return TS_OK;
 }

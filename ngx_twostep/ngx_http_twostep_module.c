@@ -571,6 +571,15 @@ ngx_http_twostep_timeout_handler(ngx_event_t *ev)
         return;     /* the replies won the race: the resume event runs */
     }
 
+    if (ctx->batch->queued) {
+        /* still waiting for the sentinels to name the master: the walk has
+         * a timer per step and always answers the queued batch, so waiting
+         * on is bounded and a silent first sentinel costs no 503 */
+        ngx_add_timer(&ctx->timeout,
+                      (ngx_msec_t) ctx->conf->cfg.redis_timeout_ms);
+        return;
+    }
+
     b = ctx->batch;
     ctx->batch = NULL;
     ctx->waiting = 0;
@@ -1257,6 +1266,11 @@ ngx_http_twostep_store(ngx_conf_t *cf, const ts_config *cfg)
 
     st->cfg = cfg;
     st->name = name;
+
+    /* host names are looked up now, never by a worker (see there) */
+    if (ngx_twostep_store_resolve(cf, st) != NGX_OK) {
+        return NULL;
+    }
 
     stp = ngx_array_push(&mcf->stores);
     if (stp == NULL) {

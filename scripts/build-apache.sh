@@ -36,5 +36,7 @@ if [ -n "$missing" ]; then
     echo "build-apache.sh: libtwostep.a lacks:" $missing >&2
     exit 1
 fi
-cp .libs/mod_twostep.so "$ROOT/$BUILD/mod_twostep.so"
+# Replace, never overwrite in place: a running Apache maps the old file.
+cp .libs/mod_twostep.so "$ROOT/$BUILD/mod_twostep.so.tmp"
+mv -f "$ROOT/$BUILD/mod_twostep.so.tmp" "$ROOT/$BUILD/mod_twostep.so"
 echo "built $BUILD/mod_twostep.so"

@@ -61,5 +61,7 @@ if [ -f "$so" ] && [ "$lib" -nt "$so" ]; then rm -f "$so"; fi
 
 make -f "$builddir/Makefile" -C "$src" modules
 mkdir -p "$(dirname "$out")"
-cp "$so" "$out"
+# Replace, never overwrite in place: a running nginx maps the old file, and
+# writing into it crashes its workers.
+cp "$so" "$out.tmp" && mv -f "$out.tmp" "$out"
 echo "built $out"
