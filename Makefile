@@ -39,7 +39,7 @@ ifneq ($(wildcard ngx_twostep/config),)
 OUTPUTS += $(BUILD)/ngx_http_twostep_module.so
 endif
 
-.PHONY: all deps test unit unit-asan fuzz-corpus fuzz integration integration-nginx-mem demo bench clean
+.PHONY: all deps test unit unit-asan fuzz-corpus fuzz integration integration-nginx-mem browser demo bench clean
 all: deps
 	@$(MAKE) --no-print-directory build-all
 
@@ -115,7 +115,7 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c $(BUILD)/libtwostep-fuzz.a
 # ---- test targets ------------------------------------------------------------
 test: deps
 	@$(MAKE) --no-print-directory build-all
-	@$(MAKE) --no-print-directory unit unit-asan fuzz-corpus integration integration-nginx-mem
+	@$(MAKE) --no-print-directory unit unit-asan fuzz-corpus integration integration-nginx-mem browser
 
 unit: $(UNIT_BINS)
 	@scripts/run-unit.sh $(BUILD)/tests $(UNIT_BINS)
@@ -138,6 +138,10 @@ fuzz: $(FUZZ_BINS)
 
 integration: build-all
 	@scripts/run-pytest.sh tests/integration
+
+# the user's journey in headless Chromium against both servers
+browser: build-all
+	@scripts/run-pytest.sh tests/browser
 
 # nginx with the module and core built with ASan, then nginx under valgrind
 integration-nginx-mem: build-all $(BUILD)/libtwostep-asan.a
