@@ -89,6 +89,8 @@ struct ts_txn {
     char            (*codes)[TS_BACKUP_SHOWN];
     const char       *pending;            /* sealed pending secret */
     const char      **names;              /* admin page: users listed */
+    const char       *admin_action;       /* admin POST: disable, ...  */
+    int             (*after_gate)(ts_txn *t);
     size_t            nnames;
 
     /* admin operations */

@@ -54,6 +54,94 @@ not_admin(ts_txn *t)
     return TS_DONE;
 }
 
+/* ---- the gate: administrators pass the second step too ----------------
+ * Admin actions change other people's security, so the first factor alone
+ * (a stolen password) must not reach them: the administrator needs 2-step on
+ * and a valid cookie of this browser, exactly as on a protected location. */
+
+static const char *
+admin_return(ts_txn *t, const char *page)
+{
+    ts_buf b;
+    const char *url, *self = ts_arena_printf(&t->arena, "%s/admin",
+                                             t->cfg->path);
+
+    ts_buf_init(&b);
+    ts_buf_put_urlenc(&b, self, strlen(self));
+    url = ts_arena_printf(&t->arena, "%s/%s?r=%s", t->cfg->path, page,
+                          ts_buf_str(&b));
+    ts_buf_free(&b);
+    return url;
+}
+
+static int
+admin_gate_read(ts_txn *t)
+{
+    const ts_reply *devs;
+    size_t i;
+    int has_device = 0;
+
+    if (t->store_failed || ts_batch_has_error(t))
+        return ts_page_code_failed(t, TS_CODE_STORE);
+    if (!ts_marker_ok(ts_rep(t, 0)))
+        return ts_page_code_failed(t, TS_CODE_NOMARKER);
+    ts_parse_user_state(t, ts_rep(t, 1), &t->st);
+    devs = ts_rep(t, 2);
+    for (i = 0; i < devs->n; i++) {
+        const char *d = ts_rep_str(ts_rep_elem(devs, i));
+        if (d && t->cookie_ok && strcmp(d, t->cookie.device) == 0)
+            has_device = 1;
+    }
+    if (!t->st.enabled) {
+        ts_logf(t, TS_LOG_WARN, "admin page: \"%s\" has no 2-step yet; sent "
+                "to set it up first", t->user);
+        ts_resp_redirect(t, admin_return(t, "enroll"));
+        return TS_DONE;
+    }
+    if (!t->cookie_ok || t->cookie.epoch != t->st.epoch ||
+        (t->cookie.kind == TS_COOKIE_DEVICE && !has_device)) {
+        ts_resp_redirect(t, admin_return(t, "verify"));
+        return TS_DONE;
+    }
+    return t->after_gate(t);
+}
+
+static int
+admin_gate(ts_txn *t, int (*next)(ts_txn *t))
+{
+    ts_read_cookie(t);
+    t->after_gate = next;
+    t->step = admin_gate_read;
+    ts_cmd_marker(t);                                            /* 0 */
+    ts_cmd_user_state(t, t->user);                               /* 1 */
+    ts_cmd_add(t, "HKEYS", ts_rkey(t, t->user, "devices"), NULL); /* 2 */
+    return TS_NEED_STORE;
+}
+
+/* The notice after an action (a fixed sentence; only the user name comes
+ * from the query, and the page escapes it). */
+static const char *
+admin_notice(ts_txn *t)
+{
+    const char *done = ts_form_value(t, "done");
+    const char *who = ts_form_value(t, "user");
+
+    if (done == NULL || who == NULL || who[0] == '\0' ||
+        strlen(who) > TS_USER_MAX)
+        return NULL;
+    if (strcmp(done, "disabled") == 0)
+        return ts_arena_printf(&t->arena, "2-step verification is now off "
+                               "for %s, and every trusted device of theirs "
+                               "is revoked.", who);
+    if (strcmp(done, "revoked") == 0)
+        return ts_arena_printf(&t->arena, "Every trusted device of %s is "
+                               "revoked: the next visit asks for a code.",
+                               who);
+    if (strcmp(done, "unlocked") == 0)
+        return ts_arena_printf(&t->arena, "%s may try codes again.", who);
+    return NULL;
+}
+
 static int
 admin_render(ts_txn *t)
 {
@@ -78,7 +166,7 @@ admin_render(ts_txn *t)
     }
     ts_page_ctx_fill(t, &ctx);
     ts_buf_reset(&t->body);
-    ts_page_admin(&t->body, &ctx, rows, n, t->notice, t->error);
+    ts_page_admin(&t->body, &ctx, rows, n, admin_notice(t), t->error);
     ts_resp_page(t, 200);
     return TS_DONE;
 }
@@ -122,37 +210,46 @@ admin_users_read(ts_txn *t)
     return TS_NEED_STORE;
 }
 
-int
-ts_admin_get(ts_txn *t)
+static int
+admin_list_begin(ts_txn *t)
 {
-    if (!ts_is_admin(t, t->user))
-        return not_admin(t);
     t->step = admin_users_read;
     ts_cmd_add(t, "SMEMBERS", ts_rkey_global(t, "users"), NULL);
     ts_cmd_marker(t);
     return TS_NEED_STORE;
 }
 
+int
+ts_admin_get(ts_txn *t)
+{
+    if (!ts_is_admin(t, t->user))
+        return not_admin(t);
+    return admin_gate(t, admin_list_begin);
+}
+
 static int
 admin_done(ts_txn *t)
 {
+    ts_buf b;
+
     if (t->store_failed || ts_batch_has_error(t))
         return ts_page_code_failed(t, TS_CODE_STORE);
-    ts_resp_redirect(t, ts_arena_printf(&t->arena, "%s/admin", t->cfg->path));
+    ts_buf_init(&b);
+    ts_buf_printf(&b, "%s/admin?done=%s&user=", t->cfg->path,
+                  strcmp(t->admin_action, "disable") == 0 ? "disabled"
+                  : strcmp(t->admin_action, "revoke") == 0 ? "revoked"
+                  : "unlocked");
+    ts_buf_put_urlenc(&b, t->target, strlen(t->target));
+    ts_resp_redirect(t, ts_arena_strdup(&t->arena, ts_buf_str(&b)));
+    ts_buf_free(&b);
     return TS_DONE;
 }
 
-int
-ts_admin_post(ts_txn *t, const char *action)
+static int
+admin_act(ts_txn *t)
 {
-    const char *target = ts_form_value(t, "user");
+    const char *action = t->admin_action, *target = t->target;
 
-    if (!ts_is_admin(t, t->user))
-        return not_admin(t);
-    if (target == NULL || target[0] == '\0' || strlen(target) > TS_USER_MAX) {
-        ts_resp_message(t, 400, TS_MSG_BAD_REQUEST, 0, "No user was chosen.");
-        return TS_DONE;
-    }
     t->step = admin_done;
     if (strcmp(action, "disable") == 0) {
         ts_cmd_disable(t, target);
@@ -162,14 +259,31 @@ ts_admin_post(ts_txn *t, const char *action)
         ts_cmd_add(t, "DEL", ts_rkey(t, target, "devices"), NULL);
         ts_cmd_publish(t, target);
         ts_audit(t, "admin-revoked-devices", target, NULL);
-    } else if (strcmp(action, "unlock") == 0) {
+    } else {
         ts_cmd_add(t, "DEL", ts_rkey(t, target, "fail"),
                    ts_rkey(t, target, "lock"), NULL);
         ts_audit(t, "admin-unlocked", target, NULL);
-    } else {
-        t->ncmds = 0;
+    }
+    return TS_NEED_STORE;
+}
+
+int
+ts_admin_post(ts_txn *t, const char *action)
+{
+    const char *target = ts_form_value(t, "user");
+
+    if (!ts_is_admin(t, t->user))
+        return not_admin(t);
+    if (strcmp(action, "disable") != 0 && strcmp(action, "revoke") != 0 &&
+        strcmp(action, "unlock") != 0) {
         ts_resp_message(t, 404, TS_MSG_NOT_FOUND, 0, NULL);
         return TS_DONE;
     }
-    return TS_NEED_STORE;
+    if (target == NULL || target[0] == '\0' || strlen(target) > TS_USER_MAX) {
+        ts_resp_message(t, 400, TS_MSG_BAD_REQUEST, 0, "No user was chosen.");
+        return TS_DONE;
+    }
+    t->admin_action = action;
+    t->target = target;
+    return admin_gate(t, admin_act);
 }

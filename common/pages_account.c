@@ -152,7 +152,7 @@ ts_page_account(ts_buf *out, const ts_page_ctx *ctx,
 {
     if (out == NULL || ctx == NULL || v == NULL)
         return TS_EINVAL;
-    ts_pg_head(out, ctx, "2-step verification", 0);
+    ts_pg_head(out, ctx, "2-step verification", v->ndevices > 0);
     ts_pg_notice(out, v->notice);
     ts_pg_alert(out, v->error);
     ts_pg_acct_status(out, ctx, v);

@@ -275,10 +275,23 @@ def test_admin_page_only_for_admin_groups(server):
     dave = Client(server, "dave")
     assert dave.get(PAGES + "/admin").status_code == 403
     carol = Client(server, "carol")
-    carol.enroll()
+    # An administrator's password alone does not reach the admin page: set
+    # up 2-step first, then verify in this browser.
+    r = carol.get(PAGES + "/admin")
+    assert r.status_code == 303
+    assert location_path(r) == PAGES + "/enroll?r=%2Ftwostep%2Fadmin"
+    codes, _ = carol.enroll()
     r = carol.get(PAGES + "/admin")
     assert r.status_code == 200
     assert "carol" in r.text
+    other_browser = Client(server, "carol")
+    r = other_browser.get(PAGES + "/admin")
+    assert r.status_code == 303
+    assert location_path(r) == PAGES + "/verify?r=%2Ftwostep%2Fadmin"
+    r = other_browser.post(PAGES + "/admin/disable", data={
+        "user": "alice", "csrf": csrf(carol.get(PAGES + "/").text)})
+    assert r.status_code in (303, 400)
+    assert not location_path(r).startswith(PAGES + "/admin")
 
 
 def _revocation_is_fast(server, victim, revoke):
@@ -311,7 +324,8 @@ def test_admin_disable_revokes_within_one_second(server):
         r = carol.post(PAGES + "/admin/disable",
                        data={"user": "alice", "csrf": csrf(page.text)})
         assert r.status_code == 303
-        assert location_path(r) == PAGES + "/admin"
+        assert location_path(r) == PAGES + "/admin?done=disabled&user=alice"
+        assert "now off for alice" in carol.get(location_path(r)).text
 
     _revocation_is_fast(server, alice, revoke)
     # Enforced and no longer enrolled: back to enrollment.

@@ -358,8 +358,21 @@ test_admin_disable_and_cache_revocation(void **state)
     fh_run(&w->env, &adm, &r);
     assert_int_equal(r.status, 403);
     fh_resp_free(&r);
-    /* carol (admins) disables alice */
+    /* carol (admins) without 2-step of her own is sent to set it up: a
+     * password alone does not reach the admin page */
     adm.user = "carol";
+    fh_run(&w->env, &adm, &r);
+    assert_int_equal(r.status, 303);
+    assert_string_equal(r.location, "/twostep/enroll?r=%2Ftwostep%2Fadmin");
+    fh_resp_free(&r);
+    enroll(w, "carol");
+    /* enrolled but this browser not verified: sent to verify */
+    fh_run(&w->env, &adm, &r);
+    assert_int_equal(r.status, 303);
+    assert_string_equal(r.location, "/twostep/verify?r=%2Ftwostep%2Fadmin");
+    fh_resp_free(&r);
+    /* verified (the enrollment's session cookie): carol disables alice */
+    adm.cookie = w->cookie;
     fh_run(&w->env, &adm, &r);
     assert_int_equal(r.status, 200);
     assert_non_null(strstr(r.body, "alice"));
@@ -370,9 +383,23 @@ test_admin_disable_and_cache_revocation(void **state)
                         .user = "carol", NOW(3) };
         snprintf(body, sizeof(body), "csrf=%s&user=alice", csrf);
         post.body = body;
+        /* without carol's cookie the action is refused, nothing changes */
         fh_run(&w->env, &post, &r);
         assert_int_equal(r.status, 303);
-        assert_string_equal(r.location, "/twostep/admin");
+        assert_non_null(strstr(r.location, "/twostep/verify"));
+        fh_resp_free(&r);
+        post.cookie = w->cookie;
+        fh_run(&w->env, &post, &r);
+        assert_int_equal(r.status, 303);
+        assert_string_equal(r.location,
+                            "/twostep/admin?done=disabled&user=alice");
+        fh_resp_free(&r);
+        /* the page confirms it */
+        adm.args = "done=disabled&user=alice";
+        adm.now_ms = (T0 + 3) * 1000;
+        fh_run(&w->env, &adm, &r);
+        assert_int_equal(r.status, 200);
+        assert_non_null(strstr(r.body, "now off for alice"));
         fh_resp_free(&r);
     }
     /* the subscriber would deliver this message: */
