@@ -79,7 +79,7 @@ stop_all() {
     exit "$rc"
 }
 trap stop_all EXIT
-trap 'exit 130' INT
+trap 'exit 0' INT     # Ctrl-C is how the demo ends: not an error
 trap 'exit 143' TERM
 
 # root:www-data, readable by the servers' children, by nobody else
