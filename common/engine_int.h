@@ -218,6 +218,15 @@ int ts_admin_get(ts_txn *t);
 int ts_admin_post(ts_txn *t, const char *action);
 /* Common answers of a failed code check on a page. */
 int ts_page_code_failed(ts_txn *t, int why);
+/* The page for a failed batch (store down, error reply) or, when
+ * marker_at >= 0, a missing store marker in reply marker_at; -1 when the
+ * batch is fine. */
+int ts_page_store_failed(ts_txn *t, int marker_at);
+#define TS_PAGE_STORE_CHECK(t, marker_at) do {                         \
+        int rc_ = ts_page_store_failed((t), (marker_at));              \
+        if (rc_ >= 0)                                                  \
+            return rc_;                                                \
+    } while (0)
 /* The value of form field `name`, or NULL. */
 const char *ts_form_value(ts_txn *t, const char *name);
 

@@ -43,10 +43,7 @@ account_read(ts_txn *t)
     ts_page_ctx ctx;
     size_t i, n = 0;
 
-    if (t->store_failed || ts_batch_has_error(t))
-        return ts_page_code_failed(t, TS_CODE_STORE);
-    if (!ts_marker_ok(ts_rep(t, 0)))
-        return ts_page_code_failed(t, TS_CODE_NOMARKER);
+    TS_PAGE_STORE_CHECK(t, 0);
     ts_parse_user_state(t, ts_rep(t, 1), &t->st);
     devs = ts_rep(t, 2);
     dv = ts_arena_alloc(&t->arena, (devs->n / 2 + 1) * sizeof(*dv));
@@ -107,8 +104,7 @@ account_code_failed(ts_txn *t, int why)
 static int
 disable_done(ts_txn *t)
 {
-    if (t->store_failed || ts_batch_has_error(t))
-        return ts_page_code_failed(t, TS_CODE_STORE);
+    TS_PAGE_STORE_CHECK(t, -1);
     ts_clear_cookie(t);
     ts_resp_redirect(t, ts_arena_printf(&t->arena, "%s/", t->cfg->path));
     return TS_DONE;
@@ -142,8 +138,7 @@ backup_saved(ts_txn *t)
 {
     ts_page_ctx ctx;
 
-    if (t->store_failed || ts_batch_has_error(t))
-        return ts_page_code_failed(t, TS_CODE_STORE);
+    TS_PAGE_STORE_CHECK(t, -1);
     if (ts_rep_int(ts_rep(t, 0), 0) != 1)
         return ts_account_render_begin(t, 409, "2-step verification is off, "
                                        "so there are no backup codes to renew.");
@@ -224,8 +219,7 @@ ts_backup_download_post(ts_txn *t)
 static int
 revoke_done(ts_txn *t)
 {
-    if (t->store_failed || ts_batch_has_error(t))
-        return ts_page_code_failed(t, TS_CODE_STORE);
+    TS_PAGE_STORE_CHECK(t, -1);
     ts_resp_redirect(t, ts_arena_printf(&t->arena, "%s/", t->cfg->path));
     return TS_DONE;
 }

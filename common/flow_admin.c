@@ -81,10 +81,7 @@ admin_gate_read(ts_txn *t)
     size_t i;
     int has_device = 0;
 
-    if (t->store_failed || ts_batch_has_error(t))
-        return ts_page_code_failed(t, TS_CODE_STORE);
-    if (!ts_marker_ok(ts_rep(t, 0)))
-        return ts_page_code_failed(t, TS_CODE_NOMARKER);
+    TS_PAGE_STORE_CHECK(t, 0);
     ts_parse_user_state(t, ts_rep(t, 1), &t->st);
     devs = ts_rep(t, 2);
     for (i = 0; i < devs->n; i++) {
@@ -150,8 +147,7 @@ admin_render(ts_txn *t)
     ts_admin_row *rows;
     ts_page_ctx ctx;
 
-    if (t->store_failed || ts_batch_has_error(t))
-        return ts_page_code_failed(t, TS_CODE_STORE);
+    TS_PAGE_STORE_CHECK(t, -1);
     rows = ts_arena_alloc(&t->arena, (n + 1) * sizeof(*rows));
     if (rows == NULL)
         return ts_page_code_failed(t, TS_CODE_STORE);
@@ -178,10 +174,7 @@ admin_users_read(ts_txn *t)
     user_list l;
     size_t i;
 
-    if (t->store_failed || ts_batch_has_error(t))
-        return ts_page_code_failed(t, TS_CODE_STORE);
-    if (!ts_marker_ok(ts_rep(t, 1)))
-        return ts_page_code_failed(t, TS_CODE_NOMARKER);
+    TS_PAGE_STORE_CHECK(t, 1);
     l.t = t;
     l.n = 0;
     l.names = ts_arena_alloc(&t->arena, TS_ADMIN_MAX_USERS * sizeof(char *));
@@ -232,8 +225,7 @@ admin_done(ts_txn *t)
 {
     ts_buf b;
 
-    if (t->store_failed || ts_batch_has_error(t))
-        return ts_page_code_failed(t, TS_CODE_STORE);
+    TS_PAGE_STORE_CHECK(t, -1);
     ts_buf_init(&b);
     ts_buf_printf(&b, "%s/admin?done=%s&user=", t->cfg->path,
                   strcmp(t->admin_action, "disable") == 0 ? "disabled"

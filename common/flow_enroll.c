@@ -97,10 +97,7 @@ enroll_get_read(ts_txn *t)
 {
     const char *pending;
 
-    if (t->store_failed || ts_batch_has_error(t))
-        return ts_page_code_failed(t, TS_CODE_STORE);
-    if (!ts_marker_ok(ts_rep(t, 0)))
-        return ts_page_code_failed(t, TS_CODE_NOMARKER);
+    TS_PAGE_STORE_CHECK(t, 0);
     ts_parse_user_state(t, ts_rep(t, 1), &t->st);
     pending = ts_rep_str(ts_rep(t, 3));
     if (pending == NULL)
@@ -176,10 +173,7 @@ enroll_check_new(ts_txn *t)
     size_t i, n = 0;
     int rc;
 
-    if (t->store_failed || ts_batch_has_error(t))
-        return ts_page_code_failed(t, TS_CODE_STORE);
-    if (!ts_marker_ok(ts_rep(t, 0)))
-        return ts_page_code_failed(t, TS_CODE_NOMARKER);
+    TS_PAGE_STORE_CHECK(t, 0);
     if (ts_attempts_locked(t, 1))
         return ts_page_code_failed(t, TS_CODE_LOCKED);
     t->pending = ts_rep_str(ts_rep(t, 3));
@@ -246,10 +240,7 @@ enroll_current_failed(ts_txn *t, int why)
 static int
 enroll_post_read(ts_txn *t)
 {
-    if (t->store_failed || ts_batch_has_error(t))
-        return ts_page_code_failed(t, TS_CODE_STORE);
-    if (!ts_marker_ok(ts_rep(t, 0)))
-        return ts_page_code_failed(t, TS_CODE_NOMARKER);
+    TS_PAGE_STORE_CHECK(t, 0);
     ts_parse_user_state(t, ts_rep(t, 1), &t->st);
     if (t->st.enabled)
         return ts_code_begin(t, ts_form_value(t, "current"), enroll_new_begin,

@@ -46,6 +46,16 @@ ts_page_code_failed(ts_txn *t, int why)
     }
 }
 
+int
+ts_page_store_failed(ts_txn *t, int marker_at)
+{
+    if (t->store_failed || ts_batch_has_error(t))
+        return ts_page_code_failed(t, TS_CODE_STORE);
+    if (marker_at >= 0 && !ts_marker_ok(ts_rep(t, (size_t)marker_at)))
+        return ts_page_code_failed(t, TS_CODE_NOMARKER);
+    return -1;
+}
+
 static const char *
 wrong_code_message(ts_txn *t)
 {
@@ -76,10 +86,7 @@ render_verify(ts_txn *t, int status, const char *error)
 static int
 verify_get_read(ts_txn *t)
 {
-    if (t->store_failed || ts_batch_has_error(t))
-        return ts_page_code_failed(t, TS_CODE_STORE);
-    if (!ts_marker_ok(ts_rep(t, 0)))
-        return ts_page_code_failed(t, TS_CODE_NOMARKER);
+    TS_PAGE_STORE_CHECK(t, 0);
     ts_parse_user_state(t, ts_rep(t, 1), &t->st);
     if (!t->st.enabled) {
         if (ts_is_enforced(t, t->user))
