@@ -12,11 +12,11 @@ The same class API is expected of every server kind (see conftest.py).
 
 import os
 import signal
-import socket
 import subprocess
 import time
 
 from harness import BUILD
+from server_base import ServerProcess
 
 APACHE = "/usr/sbin/apache2"
 MODDIR = "/usr/lib/apache2/modules"
@@ -36,13 +36,12 @@ PAGES = {
 }
 
 
-class ApacheServer:
+class ApacheServer(ServerProcess):
     kind = "apache"
+    name = "apache2"
 
-    def __init__(self):
-        self.proc = None
-        self.root = None
-        self.port = None
+    def min_pids(self):
+        return 2            # the parent and at least one child
 
     # -- life cycle ----------------------------------------------------------
     def start(self, tmpdir, port, redis_url, key_file, htpasswd, groupfile):
@@ -87,24 +86,6 @@ class ApacheServer:
         self._wait_ready()
         return self
 
-    def _wait_ready(self, timeout=15):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError("apache2 exited: %s\n%s" % (
-                    self.stderr_text(), self.error_log()))
-            ok = 0
-            for host in ("127.0.0.1", "127.0.0.2"):
-                try:
-                    with socket.create_connection((host, self.port), 0.5):
-                        ok += 1
-                except OSError:
-                    pass
-            if ok == 2 and len(self.pids()) >= 2:
-                return
-            time.sleep(0.05)
-        raise RuntimeError("apache2 did not come up: " + self.error_log())
-
     def stop(self):
         if self.proc is None:
             return
@@ -133,36 +114,3 @@ class ApacheServer:
                 break
             time.sleep(0.1)
         self._wait_ready()
-
-    # -- facts -------------------------------------------------------------------
-    def url(self, path, host="127.0.0.1"):
-        return "http://%s:%d%s" % (host, self.port, path)
-
-    @property
-    def base_url(self):
-        return self.url("")
-
-    def pids(self):
-        """The parent and its children."""
-        if self.proc is None:
-            return []
-        out = subprocess.run(["ps", "-o", "pid=", "--ppid",
-                              str(self.proc.pid)],
-                             capture_output=True, text=True)
-        return [self.proc.pid] + [int(x) for x in out.stdout.split()]
-
-    def _read(self, name):
-        try:
-            with open(os.path.join(self.root, name), errors="replace") as f:
-                return f.read()
-        except OSError:
-            return ""
-
-    def error_log(self):
-        return self._read("error.log")
-
-    def access_log(self):
-        return self._read("access.log")
-
-    def stderr_text(self):
-        return self._read("stderr.log")

@@ -17,11 +17,11 @@ valgrind memcheck, writing ROOT/valgrind.log.
 import os
 import re
 import signal
-import socket
 import subprocess
 import time
 
 from harness import BUILD
+from server_base import ServerProcess
 
 NGINX = "/usr/sbin/nginx"
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -64,13 +64,12 @@ def _asan_env():
                              "abort_on_error=1:log_path=@ROOT@/ubsan"}
 
 
-class NginxServer:
+class NginxServer(ServerProcess):
     kind = "nginx"
+    name = "nginx"
 
     def __init__(self, workers=2, redis_timeout="300ms", master=True):
-        self.proc = None
-        self.root = None
-        self.port = None
+        super().__init__()
         self.workers = workers
         self.redis_timeout = redis_timeout
         self.master = master and not valgrind_mode()
@@ -135,24 +134,8 @@ class NginxServer:
         return [NGINX, "-p", self.root + "/", "-c", self.conf,
                 "-e", os.path.join(self.root, "error.log")]
 
-    def _wait_ready(self, timeout=15):
-        want = 1 + (self.workers if self.master else 0)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError("nginx exited: %s\n%s" % (
-                    self.stderr_text(), self.error_log()))
-            ok = 0
-            for host in ("127.0.0.1", "127.0.0.2"):
-                try:
-                    with socket.create_connection((host, self.port), 0.5):
-                        ok += 1
-                except OSError:
-                    pass
-            if ok == 2 and len(self.pids()) >= want:
-                return
-            time.sleep(0.05)
-        raise RuntimeError("nginx did not come up: " + self.error_log())
+    def min_pids(self):
+        return 1 + (self.workers if self.master else 0)
 
     def stop(self):
         if self.proc is None:
@@ -205,31 +188,8 @@ class NginxServer:
         self._wait_ready()
 
     # -- facts -------------------------------------------------------------------
-    def url(self, path, host="127.0.0.1"):
-        return "http://%s:%d%s" % (host, self.port, path)
-
-    @property
-    def base_url(self):
-        return self.url("")
-
-    def pids(self):
-        """The master and its workers."""
-        if self.proc is None:
-            return []
-        out = subprocess.run(["ps", "-o", "pid=", "--ppid",
-                              str(self.proc.pid)],
-                             capture_output=True, text=True)
-        return [self.proc.pid] + [int(x) for x in out.stdout.split()]
-
     def worker_pids(self):
         return [p for p in self.pids() if p != self.proc.pid]
-
-    def _read(self, name):
-        try:
-            with open(os.path.join(self.root, name), errors="replace") as f:
-                return f.read()
-        except OSError:
-            return ""
 
     def error_log(self):
         """error.log, plus the sanitizer reports in ASan mode. A worker that
@@ -244,12 +204,6 @@ class NginxServer:
         if crashed:
             text += "".join("\nexit signal: %s" % line for line in crashed)
         return text
-
-    def access_log(self):
-        return self._read("access.log")
-
-    def stderr_text(self):
-        return self._read("stderr.log")
 
     def valgrind_log(self):
         return self._read("valgrind.log")
