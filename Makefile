@@ -146,7 +146,7 @@ browser: build-all
 # nginx with the module and core built with ASan, then nginx under valgrind
 integration-nginx-mem: build-all $(BUILD)/libtwostep-asan.a
 	@NGX_TWOSTEP_ASAN=1 scripts/build-nginx.sh $(BUILD)
-	@TWOSTEP_NGINX_ASAN=1 scripts/run-pytest.sh tests/integration/test_behaviour.py tests/integration/test_nginx_nonblocking.py tests/integration/test_sentinel.py -k nginx
+	@TWOSTEP_NGINX_ASAN=1 scripts/run-pytest.sh tests/integration/test_behaviour.py tests/integration/test_behaviour_nginx.py tests/integration/test_nginx_nonblocking.py tests/integration/test_sentinel.py -k nginx
 	@TWOSTEP_NGINX_VALGRIND=1 scripts/run-pytest.sh tests/integration/test_behaviour.py -k nginx
 
 demo: deps

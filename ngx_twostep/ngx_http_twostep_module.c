@@ -56,7 +56,6 @@ typedef struct {
 } ngx_http_twostep_ctx_t;
 
 
-static ngx_int_t ngx_http_twostep_access_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_twostep_access_run(ngx_http_request_t *r,
     ngx_http_twostep_ctx_t *ctx);
 static ngx_int_t ngx_http_twostep_pages_handler(ngx_http_request_t *r);
@@ -70,6 +69,12 @@ static ngx_int_t ngx_http_twostep_step(ngx_http_request_t *r,
 static void ngx_http_twostep_batch_done(void *data);
 static void ngx_http_twostep_resume_handler(ngx_event_t *ev);
 static void ngx_http_twostep_timeout_handler(ngx_event_t *ev);
+static ngx_int_t ngx_http_twostep_access_late(ngx_http_request_t *r);
+static ngx_int_t ngx_http_twostep_access_early(ngx_http_request_t *r);
+static ngx_int_t ngx_http_twostep_access(ngx_http_request_t *r,
+    ngx_int_t early);
+static ngx_int_t ngx_http_twostep_has_user(ngx_http_request_t *r,
+    ngx_http_twostep_loc_conf_t *lcf);
 static void ngx_http_twostep_continue(ngx_http_request_t *r,
     ngx_http_twostep_ctx_t *ctx);
 static ngx_http_twostep_ctx_t *ngx_http_twostep_create_ctx(
@@ -255,8 +260,44 @@ static ngx_http_variable_t  ngx_http_twostep_vars[] = {
 
 /* ---- protected locations: the access phase ------------------------------ */
 
+/* "satisfy all": runs after every other access module (auth_basic has
+ * checked the password). "satisfy any": nginx stops at the first module that
+ * grants, so a login granted by auth_basic would skip us; there we run
+ * before the others instead, never grant (a pass is NGX_DECLINED), and the
+ * password is still checked after us. */
 static ngx_int_t
-ngx_http_twostep_access_handler(ngx_http_request_t *r)
+ngx_http_twostep_access_late(ngx_http_request_t *r)
+{
+    return ngx_http_twostep_access(r, 0);
+}
+
+
+static ngx_int_t
+ngx_http_twostep_access_early(ngx_http_request_t *r)
+{
+    return ngx_http_twostep_access(r, 1);
+}
+
+
+/* A first-factor user name was sent (not yet checked under satisfy any). */
+static ngx_int_t
+ngx_http_twostep_has_user(ngx_http_request_t *r,
+    ngx_http_twostep_loc_conf_t *lcf)
+{
+    ngx_str_t  user;
+
+    if (lcf->user != NULL) {
+        return ngx_http_complex_value(r, lcf->user, &user) == NGX_OK
+               && user.len > 0;
+    }
+
+    return ngx_http_auth_basic_user(r) == NGX_OK
+           && r->headers_in.user.len > 0;
+}
+
+
+static ngx_int_t
+ngx_http_twostep_access(ngx_http_request_t *r, ngx_int_t early)
 {
     ngx_http_twostep_ctx_t       *ctx;
     ngx_http_core_loc_conf_t     *clcf;
@@ -290,9 +331,15 @@ ngx_http_twostep_access_handler(ngx_http_request_t *r)
 
     clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
 
-    if (clcf->satisfy == NGX_HTTP_SATISFY_ANY && r->access_code) {
-        /* "satisfy any" and every earlier handler refused: the request is
-         * refused at post-access whatever we say, and has no valid user */
+    if ((clcf->satisfy == NGX_HTTP_SATISFY_ANY) != (ngx_uint_t) early) {
+        /* each "satisfy" mode has its own place in the phase: see
+         * ngx_http_twostep_init */
+        return NGX_DECLINED;
+    }
+
+    if (early && !ngx_http_twostep_has_user(r, lcf)) {
+        /* "satisfy any" without a login: nothing to add a second step to;
+         * the other access modules (allow, ...) decide alone */
         return NGX_DECLINED;
     }
 
@@ -1298,6 +1345,10 @@ ngx_http_twostep_init(ngx_conf_t *cf)
 
     cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
 
+    /* nginx runs a phase's handlers from the last registered to the first,
+     * and a dynamic module registers after the built-in ones. The element
+     * pushed last runs first ("satisfy any", before auth_basic and access);
+     * the one moved to the front runs last ("satisfy all", after them). */
     h = ngx_array_push(&cmcf->phases[NGX_HTTP_ACCESS_PHASE].handlers);
     if (h == NULL) {
         return NGX_ERROR;
@@ -1307,7 +1358,14 @@ ngx_http_twostep_init(ngx_conf_t *cf)
     n = cmcf->phases[NGX_HTTP_ACCESS_PHASE].handlers.nelts;
 
     ngx_memmove(&hs[1], &hs[0], (n - 1) * sizeof(ngx_http_handler_pt));
-    hs[0] = ngx_http_twostep_access_handler;
+    hs[0] = ngx_http_twostep_access_late;
+
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_ACCESS_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_http_twostep_access_early;
 
     return NGX_OK;
 }

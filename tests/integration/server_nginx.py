@@ -36,6 +36,7 @@ PAGES = {
     "lab-open/file.txt": "lab-open file\n",
     "lab-deny/index.html": "<h1>lab-deny index</h1>\n",
     "lab-deny/file.txt": "lab-deny file\n",
+    "lab-any/file.txt": "lab-any file\n",
     "public/index.html": "<h1>public</h1>\n",
     "index.html": "<h1>home</h1>\n",
 }
