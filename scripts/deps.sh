@@ -19,10 +19,18 @@ if [ "$(id -u)" != 0 ]; then
     exit 2
 fi
 export DEBIAN_FRONTEND=noninteractive
+# Debian starts the system services on install (nginx and Apache would both
+# want port 80); twostep runs its own private servers on high loopback ports,
+# so the packages are installed without starting anything.
+policy=""
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+    policy=/usr/sbin/policy-rc.d
+    printf '#!/bin/sh\nexit 101\n' > "$policy"
+    chmod 755 "$policy"
+    trap 'rm -f "$policy"' EXIT
+fi
 apt-get update -q
 apt-get install -y -q --no-install-recommends $missing
-# Debian starts the system services on install; twostep runs its own private
-# servers on high loopback ports and does not need these.
 for s in nginx apache2 redis-server; do
     systemctl disable --now "$s" >/dev/null 2>&1 || service "$s" stop >/dev/null 2>&1 || true
 done
