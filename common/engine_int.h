@@ -91,6 +91,8 @@ struct ts_txn {
     const char      **names;              /* admin page: users listed */
     const char       *admin_action;       /* admin POST: disable, ...  */
     int             (*after_gate)(ts_txn *t);
+    const char       *gate_self;          /* page to come back to */
+    int               gate_need_enrolled;
     size_t            nnames;
 
     /* admin operations */
@@ -229,6 +231,20 @@ int ts_page_store_failed(ts_txn *t, int marker_at);
     } while (0)
 /* The value of form field `name`, or NULL. */
 const char *ts_form_value(ts_txn *t, const char *name);
+
+/* ---- flow_gate.c: pages behind the second step ----------------------- */
+/* Reads the user's state and device ids, then calls next(t) when this
+ * browser passed the second step (or, unless need_enrolled, when the user
+ * has no 2-step to pass); else 303 to verify (or enroll) with r = the
+ * page `self` (below cfg->path). */
+int ts_gate(ts_txn *t, int (*next)(ts_txn *t), const char *self,
+            int need_enrolled);
+/* With t->st and t->cookie read: 1 when the cookie is valid for the
+ * current epoch and, for a device cookie, its id is among device_ids (a
+ * list of ids, or of id/value pairs when pairs). */
+int ts_verified_here(ts_txn *t, const ts_reply *device_ids, int pairs);
+/* 303 to verify, coming back to `self`. */
+int ts_gate_refuse(ts_txn *t, const char *self);
 
 /* ---- flows ---------------------------------------------------------- */
 int ts_flow_protect(ts_txn *t);

@@ -46,10 +46,14 @@ account_read(ts_txn *t)
     TS_PAGE_STORE_CHECK(t, 0);
     ts_parse_user_state(t, ts_rep(t, 1), &t->st);
     devs = ts_rep(t, 2);
+    ts_read_cookie(t);
+    /* With 2-step on, the account (devices, addresses, the buttons) is
+     * shown only to a browser that passed the second step. */
+    if (t->st.enabled && !ts_verified_here(t, devs, 1))
+        return ts_gate_refuse(t, "/");
     dv = ts_arena_alloc(&t->arena, (devs->n / 2 + 1) * sizeof(*dv));
     if (dv == NULL)
         return ts_page_code_failed(t, TS_CODE_STORE);
-    ts_read_cookie(t);
     for (i = 0; i + 1 < devs->n; i += 2) {
         const char *id = ts_rep_str(ts_rep_elem(devs, i));
         if (id)
@@ -238,18 +242,12 @@ valid_device_id(const char *d)
     return 1;
 }
 
-int
-ts_devices_revoke_post(ts_txn *t)
+static int
+devices_revoke(ts_txn *t)
 {
     const char *dev = ts_form_value(t, "device");
-    int all = dev && strcmp(dev, "all") == 0;
+    int all = strcmp(dev, "all") == 0;
 
-    if (dev == NULL || (!all && !valid_device_id(dev))) {
-        ts_resp_message(t, 400, TS_MSG_BAD_REQUEST, 0,
-                        "No device was chosen.");
-        return TS_DONE;
-    }
-    ts_read_cookie(t);
     if (t->cookie_ok && t->cookie.kind == TS_COOKIE_DEVICE &&
         (all || strcmp(t->cookie.device, dev) == 0))
         ts_clear_cookie(t);
@@ -262,6 +260,20 @@ ts_devices_revoke_post(ts_txn *t)
     ts_audit(t, all ? "devices-revoked" : "device-revoked", t->user,
              all ? "all" : dev);
     return TS_NEED_STORE;
+}
+
+int
+ts_devices_revoke_post(ts_txn *t)
+{
+    const char *dev = ts_form_value(t, "device");
+    int all = dev && strcmp(dev, "all") == 0;
+
+    if (dev == NULL || (!all && !valid_device_id(dev))) {
+        ts_resp_message(t, 400, TS_MSG_BAD_REQUEST, 0,
+                        "No device was chosen.");
+        return TS_DONE;
+    }
+    return ts_gate(t, devices_revoke, "/", 0);
 }
 
 static int

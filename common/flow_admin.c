@@ -54,67 +54,6 @@ not_admin(ts_txn *t)
     return TS_DONE;
 }
 
-/* ---- the gate: administrators pass the second step too ----------------
- * Admin actions change other people's security, so the first factor alone
- * (a stolen password) must not reach them: the administrator needs 2-step on
- * and a valid cookie of this browser, exactly as on a protected location. */
-
-static const char *
-admin_return(ts_txn *t, const char *page)
-{
-    ts_buf b;
-    const char *url, *self = ts_arena_printf(&t->arena, "%s/admin",
-                                             t->cfg->path);
-
-    ts_buf_init(&b);
-    ts_buf_put_urlenc(&b, self, strlen(self));
-    url = ts_arena_printf(&t->arena, "%s/%s?r=%s", t->cfg->path, page,
-                          ts_buf_str(&b));
-    ts_buf_free(&b);
-    return url;
-}
-
-static int
-admin_gate_read(ts_txn *t)
-{
-    const ts_reply *devs;
-    size_t i;
-    int has_device = 0;
-
-    TS_PAGE_STORE_CHECK(t, 0);
-    ts_parse_user_state(t, ts_rep(t, 1), &t->st);
-    devs = ts_rep(t, 2);
-    for (i = 0; i < devs->n; i++) {
-        const char *d = ts_rep_str(ts_rep_elem(devs, i));
-        if (d && t->cookie_ok && strcmp(d, t->cookie.device) == 0)
-            has_device = 1;
-    }
-    if (!t->st.enabled) {
-        ts_logf(t, TS_LOG_WARN, "admin page: \"%s\" has no 2-step yet; sent "
-                "to set it up first", t->user);
-        ts_resp_redirect(t, admin_return(t, "enroll"));
-        return TS_DONE;
-    }
-    if (!t->cookie_ok || t->cookie.epoch != t->st.epoch ||
-        (t->cookie.kind == TS_COOKIE_DEVICE && !has_device)) {
-        ts_resp_redirect(t, admin_return(t, "verify"));
-        return TS_DONE;
-    }
-    return t->after_gate(t);
-}
-
-static int
-admin_gate(ts_txn *t, int (*next)(ts_txn *t))
-{
-    ts_read_cookie(t);
-    t->after_gate = next;
-    t->step = admin_gate_read;
-    ts_cmd_marker(t);                                            /* 0 */
-    ts_cmd_user_state(t, t->user);                               /* 1 */
-    ts_cmd_add(t, "HKEYS", ts_rkey(t, t->user, "devices"), NULL); /* 2 */
-    return TS_NEED_STORE;
-}
-
 /* The notice after an action (a fixed sentence; only the user name comes
  * from the query, and the page escapes it). */
 static const char *
@@ -217,7 +156,7 @@ ts_admin_get(ts_txn *t)
 {
     if (!ts_is_admin(t, t->user))
         return not_admin(t);
-    return admin_gate(t, admin_list_begin);
+    return ts_gate(t, admin_list_begin, "/admin", 1);
 }
 
 static int
@@ -277,5 +216,5 @@ ts_admin_post(ts_txn *t, const char *action)
     }
     t->admin_action = action;
     t->target = target;
-    return admin_gate(t, admin_act);
+    return ts_gate(t, admin_act, "/admin", 1);
 }

@@ -601,3 +601,23 @@ def test_group_file_edit_takes_effect_without_reload(server):
     finally:
         make_groups(path, original)
     assert wait_until(lambda: all_answer(200), timeout=5) is not None
+
+
+def test_account_page_needs_the_second_step(server):
+    """With 2-step on, the account page (devices, addresses, buttons) and
+    revoking devices are for a browser that passed the second step: the
+    password alone is sent to verify first."""
+    alice, _, _ = enrolled(server, "alice", trust=True)
+    assert alice.get(PAGES + "/").status_code == 200
+    thief = Client(server, "alice")               # the password only
+    r = thief.get(PAGES + "/")
+    assert r.status_code == 303
+    assert location_path(r) == PAGES + "/verify?r=%2Ftwostep%2F"
+    token = csrf(thief.get(PAGES + "/enroll").text)
+    r = thief.post(PAGES + "/devices/revoke",
+                   data={"device": "all", "csrf": token})
+    assert r.status_code == 303
+    assert location_path(r).startswith(PAGES + "/verify")
+    # nothing was revoked: the trusted browser still passes
+    r = alice.get(LAB_FILE)
+    assert r.status_code == 200 and r.headers["X-TwoStep-Status"] == "trusted"

@@ -574,6 +574,13 @@ test_disable_by_user_needs_code_and_policy(void **state)
     get_csrf(w, "dave", csrf, sizeof(csrf));
     snprintf(body, sizeof(body), "csrf=%s&code=999999", csrf);
     rq.body = body;
+    /* a browser that did not pass the second step does not see the
+     * account page, even to be told the code was wrong */
+    fh_run(&w->env, &rq, &r);
+    assert_int_equal(r.status, 303);
+    assert_string_equal(r.location, "/twostep/verify?r=%2Ftwostep%2F");
+    fh_resp_free(&r);
+    rq.cookie = w->cookie;
     fh_run(&w->env, &rq, &r);
     assert_int_equal(r.status, 403);
     fh_resp_free(&r);
@@ -594,6 +601,7 @@ test_disable_by_user_needs_code_and_policy(void **state)
     assert_int_equal(fh_oath(w->secret, T0 + 30, 6, 30, "sha1", code), 0);
     snprintf(body, sizeof(body), "csrf=%s&code=%s", csrf, code);
     rq.user = "alice";
+    rq.cookie = w->cookie;
     fh_run(&w->env, &rq, &r);
     assert_int_equal(r.status, 403);
     fh_resp_free(&r);
