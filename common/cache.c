@@ -67,7 +67,6 @@ clear_locked(ts_cache *c)
         c->bucket[i] = NULL;
     }
     c->count = 0;
-    c->gen++;
 }
 
 void
@@ -89,8 +88,10 @@ ts_cache_live(ts_cache *c, int live)
 {
     pthread_mutex_lock(&c->mu);
     /* Whatever happened while we were not listening is unknown: start
-     * empty both when the subscription is lost and when it is back. */
+     * empty both when the subscription is lost and when it is back, and
+     * void the fills in flight. */
     clear_locked(c);
+    c->gen++;
     c->live = live;
     pthread_mutex_unlock(&c->mu);
 }
@@ -202,8 +203,7 @@ ts_cache_fill(ts_cache *c, uint64_t gen, const char *user,
     drop_locked(c, user);
     if (c->count >= c->max) {
         /* Simple and safe bound: start over; the next requests refill. */
-        clear_locked(c);
-        c->gen--;       /* not an invalidation: keep this fill valid */
+        clear_locked(c);    /* a bound, not an invalidation: gen stays */
     }
     b = hash_user(user) % TS_CACHE_BUCKETS;
     n->next = c->bucket[b];

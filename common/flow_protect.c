@@ -171,10 +171,6 @@ protect_start(ts_txn *t)
                         "This address needs a login before the second step.");
         return TS_DONE;
     }
-    if (t->req.is_subrequest) {
-        ts_resp_pass(t, "subrequest");
-        return TS_DONE;
-    }
     ts_read_cookie(t);
     if (ts_cache_lookup(t->cache, t->user, &e)) {
         has_device = t->cookie_ok && t->cookie.kind == TS_COOKIE_DEVICE &&

@@ -66,8 +66,6 @@ typedef struct {
     const char *user_agent;
     int         https;         /* the client reached us over TLS */
     int64_t     now_ms;        /* wall clock, ms since the epoch */
-    int         is_subrequest; /* protect mode: subrequests and internal
-                                  redirects pass when the main request did */
 } ts_request;
 
 typedef enum { TS_MODE_PROTECT = 0, TS_MODE_PAGES = 1 } ts_mode;

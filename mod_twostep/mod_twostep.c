@@ -43,6 +43,7 @@
  * Logging goes through the module's own LogLevel ("LogLevel
  * twostep:notice" shows the audit lines). */
 #include "mod_twostep.h"
+#include "form.h"
 
 #include "http_core.h"
 #include "http_log.h"
@@ -55,7 +56,6 @@
 #include <strings.h>
 
 #define TWOSTEP_HANDLER     "twostep"
-#define TWOSTEP_BODY_MAX    (64 * 1024)
 /* Notes on a request that passed, read by its subrequests and internal
  * redirects. */
 #define NOTE_STATUS         "twostep-status"
@@ -451,10 +451,10 @@ static int twostep_fixups(request_rec *r)
     return rc;
 }
 
-/* Reads a form body of at most TWOSTEP_BODY_MAX bytes. */
+/* Reads a form body of at most TS_FORM_MAX_BYTES (the core's limit). */
 static int read_body(request_rec *r, char **body, size_t *len)
 {
-    apr_size_t cap = TWOSTEP_BODY_MAX + 1;
+    apr_size_t cap = TS_FORM_MAX_BYTES + 1;
     long n;
     int rc;
 
@@ -464,12 +464,12 @@ static int read_body(request_rec *r, char **body, size_t *len)
         return rc;
     if (!ap_should_client_block(r))
         return OK;
-    if (r->remaining > TWOSTEP_BODY_MAX)
+    if (r->remaining > TS_FORM_MAX_BYTES)
         return HTTP_REQUEST_ENTITY_TOO_LARGE;
     *body = apr_palloc(r->pool, cap);
     while ((n = ap_get_client_block(r, *body + *len, cap - *len)) > 0) {
         *len += (size_t)n;
-        if (*len > TWOSTEP_BODY_MAX)
+        if (*len > TS_FORM_MAX_BYTES)
             return HTTP_REQUEST_ENTITY_TOO_LARGE;
     }
     return n < 0 ? HTTP_BAD_REQUEST : OK;

@@ -22,6 +22,7 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
+#include "form.h"
 #include "twostep.h"
 #include "ngx_twostep_redis.h"
 
@@ -453,6 +454,11 @@ ngx_http_twostep_pages_body(ngx_http_request_t *r)
         len += cl->buf->last - cl->buf->pos;
     }
 
+    if (len > TS_FORM_MAX_BYTES) {      /* the core's limit, as in Apache */
+        ngx_http_finalize_request(r, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE);
+        return;
+    }
+
     body = ngx_pnalloc(r->pool, len + 1);
     if (body == NULL) {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
@@ -872,7 +878,6 @@ ngx_http_twostep_fill_request(ngx_http_request_t *r,
 
     tp = ngx_timeofday();
     req->now_ms = (int64_t) tp->sec * 1000 + (int64_t) tp->msec;
-    req->is_subrequest = (r != r->main);
 
     if (req->user == NULL || req->client_ip == NULL || req->method == NULL
         || req->uri == NULL)

@@ -26,6 +26,8 @@
 #include <hiredis/async.h>
 
 #include "ngx_twostep_redis.h"
+#include "sentinel_reply.h"
+#include "ts_err.h"
 
 
 static ngx_int_t ngx_twostep_link_ask(ngx_twostep_link_t *l);
@@ -431,50 +433,37 @@ ngx_twostep_sentinel_reply(redisAsyncContext *ac, void *r, void *data)
 static ngx_int_t
 ngx_twostep_sentinel_parse(ngx_twostep_link_t *l, redisReply *reply)
 {
-    u_char               buf[16];
-    ngx_int_t            port;
-    const char          *why;
-    redisReply          *host, *p;
+    int                   port;
+    u_char                buf[16];
+    size_t                len;
+    const char           *why;
     ngx_twostep_store_t  *st = l->store;
 
-    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2
-        || reply->element[0]->type != REDIS_REPLY_STRING
-        || reply->element[1]->type != REDIS_REPLY_STRING)
+    if (ts_sentinel_parse_addr(reply, (char *) l->master.text,
+                               sizeof(l->master.text), &port, &why)
+        != TS_OK)
     {
-        why = reply->type == REDIS_REPLY_NIL ? "does not know the master"
-              : "gave an unexpected answer";
         goto bad;
     }
-
-    host = reply->element[0];
-    p = reply->element[1];
 
     /*
      * Only an address will do: a name would need getaddrinfo(), which
      * blocks (sentinels announce addresses unless "resolve-hostnames yes").
      */
-    if (host->len == 0 || host->len >= sizeof(l->master.text)
-        || (ngx_inet_addr((u_char *) host->str, host->len) == INADDR_NONE
+    len = ngx_strlen(l->master.text);
+
+    if (ngx_inet_addr((u_char *) l->master.text, len) == INADDR_NONE
 #if (NGX_HAVE_INET6)
-            && ngx_inet6_addr((u_char *) host->str, host->len, buf) != NGX_OK
+        && ngx_inet6_addr((u_char *) l->master.text, len, buf) != NGX_OK
 #endif
-           ))
+       )
     {
         why = "named a master by host name, not by address";
         goto bad;
     }
 
     (void) buf;
-
-    port = ngx_atoi((u_char *) p->str, p->len);
-    if (port < 1 || port > 65535) {
-        why = "named a master with a bad port";
-        goto bad;
-    }
-
-    ngx_memcpy(l->master.text, host->str, host->len);
-    l->master.text[host->len] = '\0';
-    l->master.port = (int) port;
+    l->master.port = port;
 
     return NGX_OK;
 
@@ -496,18 +485,13 @@ static void
 ngx_twostep_role_reply(redisAsyncContext *ac, void *r, void *data)
 {
     ngx_twostep_link_t  *l = data;
-    redisReply          *reply = r, *role;
+    redisReply          *reply = r;
 
     if (reply == NULL || ac != l->ac || l->state != NGX_TWOSTEP_LINK_MASTER) {
         return;
     }
 
-    role = reply->type == REDIS_REPLY_ARRAY && reply->elements >= 1
-           ? reply->element[0] : NULL;
-
-    if (role != NULL && role->type == REDIS_REPLY_STRING && role->len == 6
-        && ngx_strncasecmp((u_char *) role->str, (u_char *) "master", 6) == 0)
-    {
+    if (ts_sentinel_is_master(reply)) {
         l->confirmed = 1;
         ngx_twostep_link_post(l);
         return;

@@ -5,40 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include "sentinel_reply.h"
 #include "sync_internal.h"
 #include "ts_err.h"
-
-/* The reply to SENTINEL get-master-addr-by-name: [host, port] or nil. */
-static int
-parse_addr(const redisReply *r, char *host, size_t hostcap, int *port,
-           char *why, size_t whylen)
-{
-    char *end;
-    long p;
-
-    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2
-        || r->element[0]->type != REDIS_REPLY_STRING
-        || r->element[1]->type != REDIS_REPLY_STRING) {
-        snprintf(why, whylen, "sentinel: %s",
-                 r->type == REDIS_REPLY_ERROR ? r->str
-                 : r->type == REDIS_REPLY_NIL ? "master name unknown"
-                 : "unexpected reply");
-        return TS_ESTORE;
-    }
-    if (r->element[0]->len == 0 || r->element[0]->len >= hostcap) {
-        snprintf(why, whylen, "sentinel: bad master host");
-        return TS_ESTORE;
-    }
-    p = strtol(r->element[1]->str, &end, 10);
-    if (*end != '\0' || p < 1 || p > 65535) {
-        snprintf(why, whylen, "sentinel: bad master port");
-        return TS_ESTORE;
-    }
-    memcpy(host, r->element[0]->str, r->element[0]->len);
-    host[r->element[0]->len] = '\0';
-    *port = (int)p;
-    return TS_OK;
-}
 
 int
 ts_sentinel_master(const ts_redis_url *url, int idx, int64_t timeout_ms,
@@ -49,6 +18,7 @@ ts_sentinel_master(const ts_redis_url *url, int idx, int64_t timeout_ms,
                            url->master };
     redisContext *c;
     redisReply *r;
+    const char *bad = NULL;
     int rc;
 
     c = ts_conn_raw(url->sentinels[idx].host, url->sentinels[idx].port, NULL,
@@ -57,7 +27,9 @@ ts_sentinel_master(const ts_redis_url *url, int idx, int64_t timeout_ms,
         return TS_ESTORE;
     r = ts_conn_call(c, 3, argv, why, whylen);
     rc = r == NULL ? TS_ESTORE
-                   : parse_addr(r, host, hostcap, port, why, whylen);
+                   : ts_sentinel_parse_addr(r, host, hostcap, port, &bad);
+    if (bad != NULL)
+        snprintf(why, whylen, "sentinel: %s", bad);
     if (r != NULL)
         freeReplyObject(r);
     redisFree(c);
@@ -73,9 +45,7 @@ ts_sentinel_confirm(redisContext *c, char *why, size_t whylen)
 
     if (r == NULL)
         return TS_ESTORE;
-    ok = r->type == REDIS_REPLY_ARRAY && r->elements >= 1
-         && r->element[0]->type == REDIS_REPLY_STRING
-         && strcasecmp(r->element[0]->str, "master") == 0;
+    ok = ts_sentinel_is_master(r);
     if (!ok)
         snprintf(why, whylen, "sentinel: the named master is not a master "
                  "(failover in progress?)");

@@ -621,3 +621,10 @@ def test_account_page_needs_the_second_step(server):
     # nothing was revoked: the trusted browser still passes
     r = alice.get(LAB_FILE)
     assert r.status_code == 200 and r.headers["X-TwoStep-Status"] == "trusted"
+
+
+def test_oversized_form_is_refused(server):
+    """Both servers apply the core's form limit (64 KiB) before reading."""
+    alice = Client(server, "alice")
+    r = alice.post(PAGES + "/verify", data={"code": "1" * (70 * 1024)})
+    assert r.status_code == 413
