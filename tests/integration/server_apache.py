@@ -20,21 +20,6 @@ from server_base import ServerProcess
 
 APACHE = "/usr/sbin/apache2"
 MODDIR = "/usr/lib/apache2/modules"
-HERE = os.path.dirname(os.path.abspath(__file__))
-
-PAGES = {
-    "lab/index.html": "<h1>lab index</h1>\n",
-    "lab/file.txt": "lab file\n",
-    "lab-prefix/index.html": "<h1>lab-prefix index</h1>\n",
-    "lab-prefix/file.txt": "lab-prefix file\n",
-    "lab-open/index.html": "<h1>lab-open index</h1>\n",
-    "lab-open/file.txt": "lab-open file\n",
-    "lab-deny/index.html": "<h1>lab-deny index</h1>\n",
-    "lab-deny/file.txt": "lab-deny file\n",
-    "public/index.html": "<h1>public</h1>\n",
-    "index.html": "<h1>home</h1>\n",
-}
-
 
 class ApacheServer(ServerProcess):
     kind = "apache"
@@ -50,30 +35,16 @@ class ApacheServer(ServerProcess):
         os.makedirs(os.path.join(self.root, "run"), exist_ok=True)
         os.chmod(self.root, 0o755)
         os.chmod(os.path.join(self.root, "run"), 0o755)
-        for rel, text in PAGES.items():
-            path = os.path.join(self.root, "htdocs", rel)
-            os.makedirs(os.path.dirname(path), exist_ok=True)
-            with open(path, "w") as f:
-                f.write(text)
-        for d, _, files in os.walk(os.path.join(self.root, "htdocs")):
-            os.chmod(d, 0o755)
-            for n in files:
-                os.chmod(os.path.join(d, n), 0o644)
-        with open(os.path.join(HERE, "apache.conf.in")) as f:
-            conf = f.read()
+        self.write_htdocs()
         user_group = ("User www-data\nGroup www-data"
                       if os.geteuid() == 0 else "")
-        for k, v in {
+        self.conf = self.render("apache.conf.in", "httpd.conf", {
             "ROOT": self.root, "PORT": str(port), "REDIS": redis_url,
             "KEYFILE": key_file, "HTPASSWD": htpasswd,
             "GROUPFILE": groupfile, "MODDIR": MODDIR,
             "MODULE": os.path.join(BUILD, "mod_twostep.so"),
             "USER_GROUP": user_group,
-        }.items():
-            conf = conf.replace("@%s@" % k, v)
-        self.conf = os.path.join(self.root, "httpd.conf")
-        with open(self.conf, "w") as f:
-            f.write(conf)
+        })
         check = subprocess.run([APACHE, "-t", "-f", self.conf],
                                capture_output=True, text=True)
         if check.returncode != 0:

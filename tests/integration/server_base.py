@@ -10,14 +10,56 @@ import time
 
 HOSTS = ("127.0.0.1", "127.0.0.2")
 
+# The document root of every server kind (see the locations in
+# test_behaviour.py's docstring).
+PAGES = {
+    "lab/index.html": "<h1>lab index</h1>\n",
+    "lab/file.txt": "lab file\n",
+    "lab-prefix/index.html": "<h1>lab-prefix index</h1>\n",
+    "lab-prefix/file.txt": "lab-prefix file\n",
+    "lab-open/index.html": "<h1>lab-open index</h1>\n",
+    "lab-open/file.txt": "lab-open file\n",
+    "lab-deny/index.html": "<h1>lab-deny index</h1>\n",
+    "lab-deny/file.txt": "lab-deny file\n",
+    "lab-any/file.txt": "lab-any file\n",
+    "public/index.html": "<h1>public</h1>\n",
+    "index.html": "<h1>home</h1>\n",
+}
+
 
 class ServerProcess:
     name = "server"          # the program, for messages
+    template_dir = os.path.dirname(os.path.abspath(__file__))
 
     def __init__(self):
         self.proc = None
         self.root = None
         self.port = None
+
+    def write_htdocs(self):
+        """The test pages under ROOT/htdocs, readable by the server's user."""
+        top = os.path.join(self.root, "htdocs")
+        for rel, text in PAGES.items():
+            path = os.path.join(top, rel)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path, "w") as f:
+                f.write(text)
+        for d, _, files in os.walk(top):
+            os.chmod(d, 0o755)
+            for n in files:
+                os.chmod(os.path.join(d, n), 0o644)
+
+    def render(self, template, out_name, values):
+        """template (next to this file) with @KEY@ replaced; returns the
+        path of the rendered file under ROOT."""
+        with open(os.path.join(self.template_dir, template)) as f:
+            text = f.read()
+        for k, v in values.items():
+            text = text.replace("@%s@" % k, v)
+        path = os.path.join(self.root, out_name)
+        with open(path, "w") as f:
+            f.write(text)
+        return path
 
     def min_pids(self):
         """How many processes (parent included) a ready server has."""

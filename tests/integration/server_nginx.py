@@ -24,23 +24,7 @@ from harness import BUILD
 from server_base import ServerProcess
 
 NGINX = "/usr/sbin/nginx"
-HERE = os.path.dirname(os.path.abspath(__file__))
 VALGRIND_MAX_LOST = 64 * 1024
-
-PAGES = {
-    "lab/index.html": "<h1>lab index</h1>\n",
-    "lab/file.txt": "lab file\n",
-    "lab-prefix/index.html": "<h1>lab-prefix index</h1>\n",
-    "lab-prefix/file.txt": "lab-prefix file\n",
-    "lab-open/index.html": "<h1>lab-open index</h1>\n",
-    "lab-open/file.txt": "lab-open file\n",
-    "lab-deny/index.html": "<h1>lab-deny index</h1>\n",
-    "lab-deny/file.txt": "lab-deny file\n",
-    "lab-any/file.txt": "lab-any file\n",
-    "public/index.html": "<h1>public</h1>\n",
-    "index.html": "<h1>home</h1>\n",
-}
-
 
 def asan_mode():
     return os.environ.get("TWOSTEP_NGINX_ASAN") == "1"
@@ -83,31 +67,17 @@ class NginxServer(ServerProcess):
         for d in ("", "tmp", "logs"):
             os.makedirs(os.path.join(self.root, d), exist_ok=True)
             os.chmod(os.path.join(self.root, d), 0o755)
-        for rel, text in PAGES.items():
-            path = os.path.join(self.root, "htdocs", rel)
-            os.makedirs(os.path.dirname(path), exist_ok=True)
-            with open(path, "w") as f:
-                f.write(text)
-        for d, _, files in os.walk(os.path.join(self.root, "htdocs")):
-            os.chmod(d, 0o755)
-            for n in files:
-                os.chmod(os.path.join(d, n), 0o644)
-        with open(os.path.join(HERE, "nginx.conf.in")) as f:
-            conf = f.read()
+        self.write_htdocs()
         # workers as root can read the root-owned key file; otherwise they
         # run as the user starting the test
         user = "user root;" if os.geteuid() == 0 else ""
-        for k, v in {
+        self.conf = self.render("nginx.conf.in", "nginx.conf", {
             "ROOT": self.root, "PORT": str(port), "REDIS": redis_url,
             "KEYFILE": key_file, "HTPASSWD": htpasswd,
             "GROUPFILE": groupfile, "MODULE": module_path(), "USER": user,
             "WORKERS": str(self.workers), "TIMEOUT": self.redis_timeout,
             "MASTER": "on" if self.master else "off",
-        }.items():
-            conf = conf.replace("@%s@" % k, v)
-        self.conf = os.path.join(self.root, "nginx.conf")
-        with open(self.conf, "w") as f:
-            f.write(conf)
+        })
         env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C"}
         if asan_mode():
             env.update({k: v.replace("@ROOT@", self.root)

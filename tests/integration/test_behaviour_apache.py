@@ -15,19 +15,18 @@ def start_fails(env, name, key_file=None, extra=""):
     d = os.path.join(env.tmp, name)
     os.makedirs(d, exist_ok=True)
     os.chmod(d, 0o755)
-    with open(os.path.join(server_apache.HERE, "apache.conf.in")) as f:
+    srv = server_apache.ApacheServer()
+    with open(os.path.join(srv.template_dir, "apache.conf.in")) as f:
         text = f.read()
     with open(os.path.join(d, "apache.conf.in"), "w") as f:
         f.write(text + "\n" + extra + "\n")
-    srv = server_apache.ApacheServer()
-    old, server_apache.HERE = server_apache.HERE, d
+    srv.template_dir = d
     try:
         with pytest.raises(RuntimeError) as exc:
             srv.start(d, free_port(), env.redis.url, key_file or env.key_file,
                       env.htpasswd, env.groupfile)
         return str(exc.value)
     finally:
-        server_apache.HERE = old
         srv.stop()
 
 
